@@ -1,0 +1,146 @@
+package io.quarry.config;
+
+import io.quarry.config.validation.AesKey;
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Max;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Pattern;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.validation.annotation.Validated;
+
+/**
+ * Every setting of Quarry, bound from {@code quarry.*} and validated at start-up. Defaults live in
+ * {@code application.yaml}; each key can be overridden by an environment variable (relaxed
+ * binding: {@code quarry.rabbitmq.host} is {@code QUARRY_RABBITMQ_HOST}).
+ *
+ * @param environment suffix of every queue and exchange name, e.g. {@code dev} or {@code prod}
+ * @param platform the platform API that miners call
+ * @param rabbitmq broker connection
+ * @param database PostgreSQL connection
+ * @param security console users and the key that encrypts users' access tokens
+ * @param streams the mined streams by name ({@code posts}, {@code ads}, {@code ad-clicks})
+ */
+@Validated
+@ConfigurationProperties("quarry")
+public record QuarryProperties(
+    @NotBlank
+        @Pattern(
+            regexp = "[a-z0-9][a-z0-9_-]{0,31}",
+            message = "must be 1-32 lower-case letters, digits, '-' or '_' (it ends every queue name)")
+        String environment,
+    @NotNull @Valid Platform platform,
+    @NotNull @Valid Rabbitmq rabbitmq,
+    @NotNull @Valid Database database,
+    @NotNull @Valid Security security,
+    @NotEmpty
+        Map<
+                @Pattern(
+                    regexp = "[a-z][a-z0-9-]{0,31}",
+                    message = "stream names are lower-case kebab-case")
+                String,
+                @Valid StreamProperties>
+            streams) {
+
+  /**
+   * The platform API.
+   *
+   * @param baseUrl base URL of the platform API, e.g. {@code https://api.example.com}
+   * @param connectTimeout TCP connect timeout toward the API
+   * @param readTimeout time to wait for a page before the call counts as a transient failure
+   */
+  public record Platform(
+      @NotNull URI baseUrl, @NotNull Duration connectTimeout, @NotNull Duration readTimeout) {}
+
+  /**
+   * RabbitMQ connection.
+   *
+   * @param host broker host
+   * @param port AMQP port (5671 is usual with TLS)
+   * @param username broker user
+   * @param password broker password
+   * @param virtualHost virtual host
+   * @param tls connect over TLS, verifying the server certificate and host name
+   */
+  public record Rabbitmq(
+      @NotBlank String host,
+      @Min(1) @Max(65535) int port,
+      @NotBlank String username,
+      @NotNull String password,
+      @NotBlank String virtualHost,
+      boolean tls) {
+
+    @Override
+    public String toString() {
+      return "Rabbitmq[" + username + "@" + host + ":" + port + virtualHost + ", tls=" + tls + "]";
+    }
+  }
+
+  /**
+   * PostgreSQL connection.
+   *
+   * @param host database host
+   * @param port database port
+   * @param name database name
+   * @param username database user
+   * @param password database password (may be empty with trust authentication)
+   * @param schema schema that holds Quarry's tables; Flyway creates and migrates it
+   * @param tls connect with {@code sslmode=verify-full} (certificate and host name verified)
+   * @param poolSize maximum connections in the pool (Quartz needs its threads + 3)
+   * @param connectTimeout how long a caller waits for a connection before failing
+   */
+  public record Database(
+      @NotBlank String host,
+      @Min(1) @Max(65535) int port,
+      @NotBlank String name,
+      @NotBlank String username,
+      @NotNull String password,
+      @NotBlank
+          @Pattern(
+              regexp = "[a-z_][a-z0-9_]{0,62}",
+              message = "must be a lower-case SQL identifier")
+          String schema,
+      boolean tls,
+      @Min(2) @Max(200) int poolSize,
+      @NotNull Duration connectTimeout) {
+
+    @Override
+    public String toString() {
+      return "Database[" + username + "@" + host + ":" + port + "/" + name + "." + schema + "]";
+    }
+  }
+
+  /**
+   * Who may use the console, the dashboard and the operations API, and the token key.
+   *
+   * @param admin the administrator (may trigger, pause, replay)
+   * @param viewer the read-only user
+   * @param tokenKey Base64 of the 32-byte AES key that encrypts users' access tokens at rest
+   */
+  public record Security(
+      @NotNull @Valid Account admin, @NotNull @Valid Account viewer, @AesKey String tokenKey) {
+
+    @Override
+    public String toString() {
+      return "Security[admin=" + admin + ", viewer=" + viewer + ", tokenKey=****]";
+    }
+  }
+
+  /**
+   * A console account.
+   *
+   * @param username login name
+   * @param password password in clear or pre-encoded as {@code {bcrypt}...}; required in prod
+   */
+  public record Account(@NotBlank String username, String password) {
+    @Override
+    public String toString() {
+      return "Account[" + username + "]";
+    }
+  }
+}

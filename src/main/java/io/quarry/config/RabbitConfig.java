@@ -1,0 +1,73 @@
+package io.quarry.config;
+
+import com.rabbitmq.client.ConnectionFactory;
+import java.security.KeyManagementException;
+import java.security.NoSuchAlgorithmException;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
+import java.security.KeyStoreException;
+import java.security.KeyStore;
+import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.context.annotation.Primary;
+
+/**
+ * The broker connections from {@code quarry.rabbitmq}: one for consumers and a separate one for
+ * publishers (a blocked publisher must never stall consumers during a broker resource alarm),
+ * with correlated publisher confirms and returns.
+ */
+@Configuration(proxyBeanMethods = false)
+public class RabbitConfig {
+
+  @Bean(destroyMethod = "destroy")
+  @Primary
+  public CachingConnectionFactory rabbitConnectionFactory(QuarryProperties properties) {
+    CachingConnectionFactory factory =
+        new CachingConnectionFactory(amqpConnectionFactory(properties.rabbitmq()));
+    factory.setConnectionNameStrategy(cf -> "quarry-" + properties.environment());
+    factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
+    factory.setPublisherReturns(true);
+    factory.setChannelCacheSize(32);
+    return factory;
+  }
+
+  @Bean
+  public RabbitTemplate rabbitTemplate(CachingConnectionFactory connectionFactory) {
+    RabbitTemplate template = new RabbitTemplate(connectionFactory);
+    template.setUsePublisherConnection(true);
+    template.setMandatory(true);
+    return template;
+  }
+
+  static ConnectionFactory amqpConnectionFactory(QuarryProperties.Rabbitmq rabbit) {
+    ConnectionFactory factory = new ConnectionFactory();
+    factory.setHost(rabbit.host());
+    factory.setPort(rabbit.port());
+    factory.setUsername(rabbit.username());
+    factory.setPassword(rabbit.password());
+    factory.setVirtualHost(rabbit.virtualHost());
+    factory.setAutomaticRecoveryEnabled(false); // CachingConnectionFactory reconnects itself
+    if (rabbit.tls()) {
+      factory.useSslProtocol(verifyingSslContext());
+      factory.enableHostnameVerification();
+    }
+    return factory;
+  }
+
+  /** TLS that trusts the JVM's trust store (javax.net.ssl.trustStore), never everything. */
+  private static SSLContext verifyingSslContext() {
+    try {
+      TrustManagerFactory trust =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      trust.init((KeyStore) null);
+      SSLContext context = SSLContext.getInstance("TLS");
+      context.init(null, trust.getTrustManagers(), null);
+      return context;
+    } catch (NoSuchAlgorithmException | KeyStoreException | KeyManagementException e) {
+      throw new InvalidConfigurationException(
+          "quarry.rabbitmq.tls", "is on but no TLS context could be built: " + e.getMessage());
+    }
+  }
+}

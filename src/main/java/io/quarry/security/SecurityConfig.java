@@ -1,0 +1,89 @@
+package io.quarry.security;
+
+import io.quarry.config.InvalidConfigurationException;
+import io.quarry.config.QuarryProperties;
+import org.springframework.boot.actuate.autoconfigure.security.servlet.EndpointRequest;
+import org.springframework.boot.actuate.health.HealthEndpoint;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
+import org.springframework.core.env.Profiles;
+import org.springframework.security.config.Customizer;
+import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.userdetails.User;
+import org.springframework.security.core.userdetails.UserDetails;
+import org.springframework.security.crypto.factory.PasswordEncoderFactories;
+import org.springframework.security.crypto.password.PasswordEncoder;
+import org.springframework.security.provisioning.InMemoryUserDetailsManager;
+import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
+
+/**
+ * Health (with its liveness and readiness groups) is public; everything else needs a login. The
+ * Hawtio console and Jolokia can stop routes and invoke MBean operations, so they need the admin
+ * role; metrics and Quarry's read-only pages accept the viewer too. Both accounts come from
+ * configuration; in the {@code prod} profile a missing password stops start-up.
+ */
+@Configuration(proxyBeanMethods = false)
+public class SecurityConfig {
+
+  public static final String ADMIN = "ADMIN";
+  public static final String VIEWER = "VIEWER";
+
+  @Bean
+  SecurityFilterChain securityFilterChain(HttpSecurity http) throws Exception {
+    http.authorizeHttpRequests(
+            requests ->
+                requests
+                    .requestMatchers(EndpointRequest.to(HealthEndpoint.class))
+                    .permitAll()
+                    .requestMatchers("/error")
+                    .permitAll()
+                    .requestMatchers("/actuator/hawtio/**", "/actuator/jolokia/**")
+                    .hasRole(ADMIN)
+                    .anyRequest()
+                    .hasAnyRole(VIEWER, ADMIN))
+        .httpBasic(Customizer.withDefaults())
+        .formLogin(Customizer.withDefaults())
+        .csrf(
+            csrf ->
+                csrf.csrfTokenRepository(CookieCsrfTokenRepository.withHttpOnlyFalse())
+                    .csrfTokenRequestHandler(new SpaCsrfTokenRequestHandler()));
+    return http.build();
+  }
+
+  @Bean
+  PasswordEncoder passwordEncoder() {
+    return PasswordEncoderFactories.createDelegatingPasswordEncoder();
+  }
+
+  @Bean
+  InMemoryUserDetailsManager users(
+      QuarryProperties properties, PasswordEncoder encoder, Environment environment) {
+    boolean prod = environment.acceptsProfiles(Profiles.of("prod"));
+    QuarryProperties.Security security = properties.security();
+    return new InMemoryUserDetailsManager(
+        account("quarry.security.admin", security.admin(), encoder, prod, ADMIN, VIEWER),
+        account("quarry.security.viewer", security.viewer(), encoder, prod, VIEWER));
+  }
+
+  private static UserDetails account(
+      String key,
+      QuarryProperties.Account account,
+      PasswordEncoder encoder,
+      boolean prod,
+      String... roles) {
+    String password = account.password();
+    if (password == null || password.isBlank()) {
+      throw new InvalidConfigurationException(
+          key + ".password",
+          prod ? "must be set in the prod profile (there is no default password in prod)" : "must be set");
+    }
+    if (prod && !password.startsWith("{") && password.length() < 12) {
+      throw new InvalidConfigurationException(
+          key + ".password", "must have at least 12 characters in the prod profile");
+    }
+    String encoded = password.startsWith("{") ? password : encoder.encode(password);
+    return User.withUsername(account.username()).password(encoded).roles(roles).build();
+  }
+}
