@@ -31,12 +31,15 @@ public class TopologyDeclarer implements InitializingBean, ConnectionListener {
     this.topology = topology;
   }
 
+  /**
+   * Declares on the first connection and fails start-up if that is refused; later connections
+   * (after a broker restart) re-declare and only log a refusal.
+   */
   @Override
   public void afterPropertiesSet() {
-    Connection connection = connectionFactory.createConnection();
-    declare(connection);
+    connectionFactory.addConnectionListener(this); // declares at once if a connection is open
+    connectionFactory.createConnection(); // or here, when the first connection opens
     started = true;
-    connectionFactory.addConnectionListener(this);
     log.info(
         "Declared {} exchanges, {} queues and {} bindings on the broker",
         topology.exchanges().size(),
@@ -47,6 +50,7 @@ public class TopologyDeclarer implements InitializingBean, ConnectionListener {
   @Override
   public void onCreate(Connection connection) {
     if (!started) {
+      declare(connection);
       return;
     }
     try {

@@ -53,7 +53,8 @@ public class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Except
   }
 
   private static String line(String key, String reason) {
-    String env = key.toUpperCase(Locale.ROOT).replace('.', '_').replace("-", "").replace('[', '_').replace("]", "");
+    String env =
+        key.toUpperCase(Locale.ROOT).replaceAll("[.\\[\\-]", "_").replace("]", "");
     return "  " + key + " " + reason + "  (environment variable " + env + ")";
   }
 

@@ -4,6 +4,7 @@ import io.quarry.config.InvalidConfigurationException;
 import io.quarry.config.QuarryProperties;
 import org.springframework.boot.actuate.autoconfigure.security.servlet.EndpointRequest;
 import org.springframework.boot.actuate.health.HealthEndpoint;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
@@ -25,6 +26,7 @@ import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
  * configuration; in the {@code prod} profile a missing password stops start-up.
  */
 @Configuration(proxyBeanMethods = false)
+@ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
 public class SecurityConfig {
 
   public static final String ADMIN = "ADMIN";

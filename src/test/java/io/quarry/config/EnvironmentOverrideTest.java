@@ -1,0 +1,61 @@
+package io.quarry.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.source.ConfigurationPropertySources;
+import org.springframework.boot.env.YamlPropertySourceLoader;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.core.env.SystemEnvironmentPropertySource;
+import org.springframework.core.io.ClassPathResource;
+
+/** Every key can be set from the environment, including those of streams with a dash. */
+class EnvironmentOverrideTest {
+
+  @Test
+  void environmentVariablesOverrideTheYamlDefaults() throws IOException {
+    QuarryProperties properties =
+        bind(
+            Map.of(
+                "QUARRY_ENVIRONMENT", "staging",
+                "QUARRY_RABBITMQ_HOST", "rabbit.internal",
+                "QUARRY_DATABASE_POOL_SIZE", "30",
+                "QUARRY_PLATFORM_BASE_URL", "https://graph.example.com",
+                "QUARRY_STREAMS_POSTS_SCHEDULE", "0 0 */6 * * ?",
+                "QUARRY_STREAMS_POSTS_PAGES_PER_MESSAGE", "3"));
+
+    assertThat(properties.environment()).isEqualTo("staging");
+    assertThat(properties.rabbitmq().host()).isEqualTo("rabbit.internal");
+    assertThat(properties.database().poolSize()).isEqualTo(30);
+    assertThat(properties.platform().baseUrl()).hasToString("https://graph.example.com");
+    assertThat(properties.streams().get("posts").schedule()).isEqualTo("0 0 */6 * * ?");
+    assertThat(properties.streams().get("posts").pagesPerMessage()).isEqualTo(3);
+    assertThat(properties.streams().get("ads").schedule()).isEqualTo("0 1/5 * * * ?");
+  }
+
+  @Test
+  void aStreamWithADashTakesAnUnderscoreInTheVariableName() throws IOException {
+    QuarryProperties properties =
+        bind(Map.of("QUARRY_STREAMS_AD_CLICKS_SCHEDULE", "0 30 * * * ?"));
+
+    assertThat(properties.streams()).containsOnlyKeys("posts", "ads", "ad-clicks");
+    assertThat(properties.streams().get("ad-clicks").schedule()).isEqualTo("0 30 * * * ?");
+  }
+
+  private static QuarryProperties bind(Map<String, Object> variables) throws IOException {
+    StandardEnvironment environment = new StandardEnvironment();
+    environment.getPropertySources().remove(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME);
+    environment
+        .getPropertySources()
+        .addFirst(new SystemEnvironmentPropertySource("env", variables));
+    new YamlPropertySourceLoader()
+        .load("application.yaml", new ClassPathResource("application.yaml"))
+        .forEach(environment.getPropertySources()::addLast);
+    return new Binder(ConfigurationPropertySources.get(environment))
+        .bind("quarry", QuarryProperties.class)
+        .get();
+  }
+}
