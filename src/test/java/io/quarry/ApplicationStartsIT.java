@@ -34,8 +34,7 @@ class ApplicationStartsIT {
   void migratesItsOwnSchemaWithEveryTableTheNextFeaturesNeed() throws Exception {
     List<String> tables = new ArrayList<>();
     try (Connection c = Services.from(environment).jdbc();
-        ResultSet rs =
-            c.getMetaData().getTables(null, schema, "%", new String[] {"TABLE"})) {
+        ResultSet rs = c.getMetaData().getTables(null, schema, "%", new String[] {"TABLE"})) {
       while (rs.next()) {
         tables.add(rs.getString("TABLE_NAME"));
       }

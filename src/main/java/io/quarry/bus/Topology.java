@@ -33,7 +33,9 @@ public record Topology(List<Exchange> exchanges, List<Queue> queues, List<Bindin
 
   /** The queues that carry work (not their dead-letter queues). */
   public List<Queue> workQueues() {
-    return queues.stream().filter(q -> !q.name().contains(BusNames.DEAD_LETTER_SUFFIX + "-")).toList();
+    return queues.stream()
+        .filter(q -> !q.name().contains(BusNames.DEAD_LETTER_SUFFIX + "-"))
+        .toList();
   }
 
   private static final class Builder {

@@ -11,8 +11,8 @@ import org.springframework.validation.FieldError;
 import org.springframework.validation.ObjectError;
 
 /**
- * Turns a refused {@code quarry.*} value into one line per key that says what is wrong and how
- * to override it, without echoing secrets (Spring's own analyzer prints rejected values).
+ * Turns a refused {@code quarry.*} value into one line per key that says what is wrong and how to
+ * override it, without echoing secrets (Spring's own analyzer prints rejected values).
  */
 public class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Exception>
     implements Ordered {
@@ -24,7 +24,8 @@ public class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Except
 
   @Override
   protected FailureAnalysis analyze(Throwable rootFailure, Exception cause) {
-    InvalidConfigurationException invalid = findCause(rootFailure, InvalidConfigurationException.class);
+    InvalidConfigurationException invalid =
+        findCause(rootFailure, InvalidConfigurationException.class);
     if (invalid != null) {
       return analysis(line(invalid.key(), invalid.reason()));
     }
@@ -48,13 +49,13 @@ public class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Except
   private static String keyOf(String prefix, ObjectError error) {
     return error instanceof FieldError field ? prefix + "." + kebab(field.getField()) : prefix;
   }
+
   private static String kebab(String camel) {
     return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
   }
 
   private static String line(String key, String reason) {
-    String env =
-        key.toUpperCase(Locale.ROOT).replaceAll("[.\\[\\-]", "_").replace("]", "");
+    String env = key.toUpperCase(Locale.ROOT).replaceAll("[.\\[\\-]", "_").replace("]", "");
     return "  " + key + " " + reason + "  (environment variable " + env + ")";
   }
 

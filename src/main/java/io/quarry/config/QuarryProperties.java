@@ -16,8 +16,8 @@ import org.springframework.validation.annotation.Validated;
 
 /**
  * Every setting of Quarry, bound from {@code quarry.*} and validated at start-up. Defaults live in
- * {@code application.yaml}; each key can be overridden by an environment variable (relaxed
- * binding: {@code quarry.rabbitmq.host} is {@code QUARRY_RABBITMQ_HOST}).
+ * {@code application.yaml}; each key can be overridden by an environment variable (relaxed binding:
+ * {@code quarry.rabbitmq.host} is {@code QUARRY_RABBITMQ_HOST}).
  *
  * @param environment suffix of every queue and exchange name, e.g. {@code dev} or {@code prod}
  * @param platform the platform API that miners call
@@ -32,7 +32,8 @@ public record QuarryProperties(
     @NotBlank
         @Pattern(
             regexp = "[a-z0-9][a-z0-9_-]{0,31}",
-            message = "must be 1-32 lower-case letters, digits, '-' or '_' (it ends every queue name)")
+            message =
+                "must be 1-32 lower-case letters, digits, '-' or '_' (it ends every queue name)")
         String environment,
     @NotNull @Valid Platform platform,
     @NotNull @Valid Rabbitmq rabbitmq,

@@ -2,11 +2,11 @@ package io.quarry.config;
 
 import com.rabbitmq.client.ConnectionFactory;
 import java.security.KeyManagementException;
+import java.security.KeyStore;
+import java.security.KeyStoreException;
 import java.security.NoSuchAlgorithmException;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
-import java.security.KeyStoreException;
-import java.security.KeyStore;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.context.annotation.Bean;
@@ -15,8 +15,8 @@ import org.springframework.context.annotation.Primary;
 
 /**
  * The broker connections from {@code quarry.rabbitmq}: one for consumers and a separate one for
- * publishers (a blocked publisher must never stall consumers during a broker resource alarm),
- * with correlated publisher confirms and returns.
+ * publishers (a blocked publisher must never stall consumers during a broker resource alarm), with
+ * correlated publisher confirms and returns.
  */
 @Configuration(proxyBeanMethods = false)
 public class RabbitConfig {

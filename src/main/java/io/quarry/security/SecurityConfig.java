@@ -79,7 +79,9 @@ public class SecurityConfig {
     if (password == null || password.isBlank()) {
       throw new InvalidConfigurationException(
           key + ".password",
-          prod ? "must be set in the prod profile (there is no default password in prod)" : "must be set");
+          prod
+              ? "must be set in the prod profile (there is no default password in prod)"
+              : "must be set");
     }
     if (prod && !password.startsWith("{") && password.length() < 12) {
       throw new InvalidConfigurationException(

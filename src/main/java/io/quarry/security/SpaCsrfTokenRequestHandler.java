@@ -10,9 +10,8 @@ import org.springframework.security.web.csrf.XorCsrfTokenRequestAttributeHandler
 import org.springframework.util.StringUtils;
 
 /**
- * CSRF for both kinds of client: server-rendered forms send the masked token as a parameter,
- * script clients (Hawtio, the dashboard) echo the {@code XSRF-TOKEN} cookie in {@code
- * X-XSRF-TOKEN}.
+ * CSRF for both kinds of client: server-rendered forms send the masked token as a parameter, script
+ * clients (Hawtio, the dashboard) echo the {@code XSRF-TOKEN} cookie in {@code X-XSRF-TOKEN}.
  */
 final class SpaCsrfTokenRequestHandler implements CsrfTokenRequestHandler {
 

@@ -15,8 +15,8 @@ import org.springframework.stereotype.Component;
 
 /**
  * Encrypts users' platform access tokens at rest with AES-256-GCM (random 96-bit nonce stored in
- * front of the ciphertext). A tampered or wrongly keyed value fails to decrypt instead of
- * yielding garbage.
+ * front of the ciphertext). A tampered or wrongly keyed value fails to decrypt instead of yielding
+ * garbage.
  */
 @Component
 public class TokenCipher {
@@ -55,8 +55,7 @@ public class TokenCipher {
     }
     try {
       Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
-      cipher.init(
-          Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, stored, 0, NONCE_BYTES));
+      cipher.init(Cipher.DECRYPT_MODE, key, new GCMParameterSpec(TAG_BITS, stored, 0, NONCE_BYTES));
       byte[] plain = cipher.doFinal(stored, NONCE_BYTES, stored.length - NONCE_BYTES);
       return new String(plain, StandardCharsets.UTF_8);
     } catch (GeneralSecurityException e) {

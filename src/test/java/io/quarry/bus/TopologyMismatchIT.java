@@ -6,10 +6,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import io.quarry.QuarryApplication;
+import io.quarry.support.Causes;
 import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
 import java.util.Map;
-import io.quarry.support.Causes;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -54,13 +54,13 @@ class TopologyMismatchIT {
         .hasRootCauseInstanceOf(com.rabbitmq.client.ShutdownSignalException.class)
         .satisfies(
             e ->
-              assertThat(Causes.find(e, TopologyMismatchException.class))
-                  .as("a TopologyMismatchException in the cause chain")
-                  .isNotNull()
-                  .extracting(Throwable::getMessage)
-                  .asString()
-                  .contains("queue '" + queue + "'")
-                  .contains("inequivalent arg 'x-dead-letter-exchange'"));
+                assertThat(Causes.find(e, TopologyMismatchException.class))
+                    .as("a TopologyMismatchException in the cause chain")
+                    .isNotNull()
+                    .extracting(Throwable::getMessage)
+                    .asString()
+                    .contains("queue '" + queue + "'")
+                    .contains("inequivalent arg 'x-dead-letter-exchange'"));
     assertThat(output).contains("APPLICATION FAILED TO START").contains(queue);
   }
 }

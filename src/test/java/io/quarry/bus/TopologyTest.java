@@ -38,7 +38,8 @@ class TopologyTest {
             new Topology.Exchange("integration-events-qa", "topic"),
             new Topology.Exchange("dead-letters-qa", "direct"));
     assertThat(topology.bindings())
-        .contains(new Topology.Binding("videos-data-topic-qa", "videos-data-topic.analytics-qa", ""));
+        .contains(
+            new Topology.Binding("videos-data-topic-qa", "videos-data-topic.analytics-qa", ""));
   }
 
   @Test

@@ -15,8 +15,8 @@ import org.springframework.boot.test.system.CapturedOutput;
 import org.springframework.boot.test.system.OutputCaptureExtension;
 
 /**
- * A wrong value stops start-up before any connection is tried, and the report names the key and
- * its environment variable. Needs no running services: binding fails first.
+ * A wrong value stops start-up before any connection is tried, and the report names the key and its
+ * environment variable. Needs no running services: binding fails first.
  */
 @ExtendWith(OutputCaptureExtension.class)
 class ConfigurationValidationTest {
@@ -36,7 +36,12 @@ class ConfigurationValidationTest {
         "quarry.database.pool-size | many | quarry.database.pool-size | cannot be read | QUARRY_DATABASE_POOL_SIZE",
       })
   void aWrongValueStopsStartUpNamingTheKey(
-      String key, String value, String reported, String reason, String variable, CapturedOutput output) {
+      String key,
+      String value,
+      String reported,
+      String reason,
+      String variable,
+      CapturedOutput output) {
     assertThatThrownBy(() -> start(key + "=" + value)).isNotNull();
     assertThat(output)
         .contains("Quarry's configuration is invalid")

@@ -38,8 +38,7 @@ class EnvironmentOverrideTest {
 
   @Test
   void aStreamWithADashTakesAnUnderscoreInTheVariableName() throws IOException {
-    QuarryProperties properties =
-        bind(Map.of("QUARRY_STREAMS_AD_CLICKS_SCHEDULE", "0 30 * * * ?"));
+    QuarryProperties properties = bind(Map.of("QUARRY_STREAMS_AD_CLICKS_SCHEDULE", "0 30 * * * ?"));
 
     assertThat(properties.streams()).containsOnlyKeys("posts", "ads", "ad-clicks");
     assertThat(properties.streams().get("ad-clicks").schedule()).isEqualTo("0 30 * * * ?");
@@ -47,7 +46,9 @@ class EnvironmentOverrideTest {
 
   private static QuarryProperties bind(Map<String, Object> variables) throws IOException {
     StandardEnvironment environment = new StandardEnvironment();
-    environment.getPropertySources().remove(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME);
+    environment
+        .getPropertySources()
+        .remove(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME);
     environment
         .getPropertySources()
         .addFirst(new SystemEnvironmentPropertySource("env", variables));

@@ -46,7 +46,9 @@ class HealthIT {
         (Map<String, Object>) admin().getForObject("/actuator/health", Map.class).get("components");
     assertThat(components).containsKeys("db", "rabbit", "camelHealth");
     for (String contributor : new String[] {"db", "rabbit", "camelHealth"}) {
-      assertThat(((Map<?, ?>) components.get(contributor)).get("status")).as(contributor).isEqualTo("UP");
+      assertThat(((Map<?, ?>) components.get(contributor)).get("status"))
+          .as(contributor)
+          .isEqualTo("UP");
     }
   }
 
@@ -61,7 +63,8 @@ class HealthIT {
                 ResponseEntity<Map> health = admin().getForEntity("/actuator/health", Map.class);
                 assertThat(health.getStatusCode()).isEqualTo(HttpStatus.SERVICE_UNAVAILABLE);
                 assertThat(health.getBody()).containsEntry("status", "DOWN");
-                Map<?, ?> db = (Map<?, ?>) ((Map<?, ?>) health.getBody().get("components")).get("db");
+                Map<?, ?> db =
+                    (Map<?, ?>) ((Map<?, ?>) health.getBody().get("components")).get("db");
                 assertThat(db.get("status")).isEqualTo("DOWN");
               });
       assertThat(http.getForEntity("/actuator/health/readiness", Map.class).getStatusCode())
@@ -71,7 +74,9 @@ class HealthIT {
     }
     await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> http.getForEntity("/actuator/health", Map.class).getStatusCode() == HttpStatus.OK);
+        .until(
+            () ->
+                http.getForEntity("/actuator/health", Map.class).getStatusCode() == HttpStatus.OK);
   }
 
   private TestRestTemplate admin() {

@@ -70,7 +70,6 @@ class SecurityIT {
     String password = "test-viewer-password";
     assertThat(http.get("/actuator/prometheus", viewer, password).statusCode()).isEqualTo(200);
     assertThat(http.get("/actuator/hawtio/", viewer, password).statusCode()).isEqualTo(403);
-    assertThat(http.get("/actuator/jolokia/version", viewer, password).statusCode())
-        .isEqualTo(403);
+    assertThat(http.get("/actuator/jolokia/version", viewer, password).statusCode()).isEqualTo(403);
   }
 }

@@ -11,7 +11,8 @@ class TokenCipherTest {
 
   private static final String KEY = Base64.getEncoder().encodeToString(new byte[32]);
   private static final String OTHER_KEY =
-      Base64.getEncoder().encodeToString("another-32-byte-key-for-testing!".getBytes(StandardCharsets.UTF_8));
+      Base64.getEncoder()
+          .encodeToString("another-32-byte-key-for-testing!".getBytes(StandardCharsets.UTF_8));
   private final TokenCipher cipher = new TokenCipher(KEY);
 
   @Test

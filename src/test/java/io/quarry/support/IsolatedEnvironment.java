@@ -11,8 +11,8 @@ import org.springframework.core.env.MapPropertySource;
 
 /**
  * Gives a test context its own {@code quarry.environment} (queue suffix) and database schema, and
- * removes both after every other bean is gone, with connections of its own, so that nothing a
- * test left behind can make a later run pass or fail.
+ * removes both after every other bean is gone, with connections of its own, so that nothing a test
+ * left behind can make a later run pass or fail.
  */
 public class IsolatedEnvironment
     implements ApplicationContextInitializer<ConfigurableApplicationContext> {

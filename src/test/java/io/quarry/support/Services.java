@@ -24,9 +24,9 @@ import java.util.concurrent.TimeoutException;
 import org.springframework.core.env.Environment;
 
 /**
- * Direct access to the machine's RabbitMQ and PostgreSQL for tests: to check what the
- * application did from the outside (over AMQP, the management API or SQL), never through the
- * application's own beans or configuration objects.
+ * Direct access to the machine's RabbitMQ and PostgreSQL for tests: to check what the application
+ * did from the outside (over AMQP, the management API or SQL), never through the application's own
+ * beans or configuration objects.
  */
 public final class Services {
 
@@ -40,7 +40,8 @@ public final class Services {
   private final String jdbcUrl;
   private final String dbUser;
   private final String dbPassword;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   private Services(Environment env) {
     rabbitHost = env.getProperty("quarry.rabbitmq.host", "127.0.0.1");
@@ -95,7 +96,8 @@ public final class Services {
 
   /** Names of every queue or exchange (kind = "queues" or "exchanges") ending with -suffix. */
   public List<String> namesEndingWith(String kind, String suffix) {
-    return getJson("/api/" + kind + "/%2F?columns=name", new TypeReference<List<Map<String, Object>>>() {})
+    return getJson(
+            "/api/" + kind + "/%2F?columns=name", new TypeReference<List<Map<String, Object>>>() {})
         .orElse(List.of())
         .stream()
         .map(m -> (String) m.get("name"))

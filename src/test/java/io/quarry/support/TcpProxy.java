@@ -12,19 +12,21 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 
 /**
- * A loopback TCP proxy that a test can cut and restore, to make a real service unreachable for
- * the application under test without stopping the service for everybody else.
+ * A loopback TCP proxy that a test can cut and restore, to make a real service unreachable for the
+ * application under test without stopping the service for everybody else.
  */
 public final class TcpProxy implements AutoCloseable {
 
   private final ServerSocket server;
   private final String targetHost;
   private final int targetPort;
-  private final ExecutorService threads = Executors.newCachedThreadPool(r -> {
-    Thread t = new Thread(r, "tcp-proxy");
-    t.setDaemon(true);
-    return t;
-  });
+  private final ExecutorService threads =
+      Executors.newCachedThreadPool(
+          r -> {
+            Thread t = new Thread(r, "tcp-proxy");
+            t.setDaemon(true);
+            return t;
+          });
   private final Set<Socket> open = ConcurrentHashMap.newKeySet();
   private volatile boolean cut;
 

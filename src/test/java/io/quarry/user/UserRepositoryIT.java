@@ -21,7 +21,10 @@ class UserRepositoryIT {
     long id = users.upsert("ext-42", "EAAB-live-token");
 
     byte[] stored =
-        jdbc.sql("select access_token from app_user where id = :id").param("id", id).query(byte[].class).single();
+        jdbc.sql("select access_token from app_user where id = :id")
+            .param("id", id)
+            .query(byte[].class)
+            .single();
     assertThat(new String(stored, StandardCharsets.ISO_8859_1)).doesNotContain("EAAB-live-token");
     assertThat(users.accessToken(id)).contains("EAAB-live-token");
   }
@@ -37,9 +40,11 @@ class UserRepositoryIT {
   @Test
   void aTamperedTokenIsRefusedNotReturned() {
     long id = users.upsert("ext-9", "token-9");
-    jdbc.sql("update app_user set access_token = overlay(access_token placing '\\x00'::bytea from 20 for 1) where id = :id")
+    jdbc.sql(
+            "update app_user set access_token = overlay(access_token placing '\\x00'::bytea from 20 for 1) where id = :id")
         .param("id", id)
         .update();
-    assertThatThrownBy(() -> users.accessToken(id)).isInstanceOf(TokenCipher.TokenDecryptionException.class);
+    assertThatThrownBy(() -> users.accessToken(id))
+        .isInstanceOf(TokenCipher.TokenDecryptionException.class);
   }
 }

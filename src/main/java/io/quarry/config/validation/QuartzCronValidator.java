@@ -31,7 +31,8 @@ public class QuartzCronValidator implements ConstraintValidator<QuartzCron, Stri
 
   private static boolean reject(ConstraintValidatorContext context, String message) {
     context.disableDefaultConstraintViolation();
-    context.buildConstraintViolationWithTemplate(message.replace("{", "\\{").replace("$", "\\$"))
+    context
+        .buildConstraintViolationWithTemplate(message.replace("{", "\\{").replace("$", "\\$"))
         .addConstraintViolation();
     return false;
   }
