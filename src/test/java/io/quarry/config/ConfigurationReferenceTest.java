@@ -1,0 +1,124 @@
+package io.quarry.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.yaml.snakeyaml.Yaml;
+
+/**
+ * The README's configuration table is checked against the properties records (every key, no stale
+ * one), the environment variable naming rule and the defaults in application.yaml.
+ */
+class ConfigurationReferenceTest {
+
+  private static final Pattern ROW =
+      Pattern.compile("^\\| `([^`]+)` \\| `([^`]+)` \\| (.+?) \\| (.+) \\|$");
+  private static final String STREAM = "<stream>";
+
+  static Map<String, String[]> readme = new TreeMap<>();
+  static Map<String, Object> yaml;
+
+  @BeforeAll
+  static void read() throws IOException {
+    String text = Files.readString(Path.of("README.md"));
+    String table =
+        text.substring(
+            text.indexOf("<!-- configuration:start -->"),
+            text.indexOf("<!-- configuration:end -->"));
+    for (String line : table.split("\n")) {
+      Matcher row = ROW.matcher(line.trim());
+      if (row.matches()) {
+        readme.put(row.group(1), new String[] {row.group(2), row.group(3), row.group(4)});
+      }
+    }
+    try (InputStream in =
+        ConfigurationReferenceTest.class.getResourceAsStream("/application.yaml")) {
+      yaml = new Yaml().load(in);
+    }
+  }
+
+  @Test
+  void theTableListsExactlyTheKeysOfTheProperties() {
+    TreeSet<String> keys = new TreeSet<>();
+    collect("quarry", QuarryProperties.class, keys);
+    assertThat(new TreeSet<>(readme.keySet()))
+        .as("README configuration table (add missing rows, remove stale ones)")
+        .isEqualTo(keys);
+  }
+
+  @Test
+  void eachRowNamesItsEnvironmentVariable() {
+    readme.forEach(
+        (key, row) ->
+            assertThat(row[0])
+                .as("environment variable of " + key)
+                .isEqualTo(key.toUpperCase(Locale.ROOT).replaceAll("[.\\-]", "_")));
+  }
+
+  @Test
+  void eachDefaultIsTheOneInApplicationYaml() {
+    readme.forEach(
+        (key, row) -> {
+          Object value = lookup(key.replace(STREAM, "posts"));
+          String cell = row[1];
+          if (value == null) {
+            assertThat(cell).as("default of " + key).startsWith("*(none");
+          } else if ("".equals(value)) {
+            assertThat(cell).as("default of " + key).isEqualTo("*(empty)*");
+          } else {
+            String expected =
+                value instanceof List<?> list
+                    ? String.join(",", list.stream().map(String::valueOf).toList())
+                    : String.valueOf(value);
+            assertThat(cell).as("default of " + key).isEqualTo("`" + expected + "`");
+          }
+        });
+  }
+
+  private static void collect(String prefix, Class<?> type, TreeSet<String> keys) {
+    for (RecordComponent component : type.getRecordComponents()) {
+      String key = prefix + "." + kebab(component.getName());
+      Class<?> componentType = component.getType();
+      if (componentType.isRecord()) {
+        collect(key, componentType, keys);
+      } else if (Map.class.isAssignableFrom(componentType)) {
+        Type valueType =
+            ((ParameterizedType) component.getGenericType()).getActualTypeArguments()[1];
+        collect(key + "." + STREAM, (Class<?>) valueType, keys);
+      } else {
+        keys.add(key);
+      }
+    }
+  }
+
+  private static String kebab(String camel) {
+    return camel.replaceAll("([a-z0-9])([A-Z])", "$1-$2").toLowerCase(Locale.ROOT);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Object lookup(String key) {
+    Object current = yaml;
+    for (String part : key.split("\\.")) {
+      if (!(current instanceof Map<?, ?> map) || !map.containsKey(part)) {
+        return null;
+      }
+      current = ((Map<String, Object>) map).get(part);
+    }
+    return current;
+  }
+}
