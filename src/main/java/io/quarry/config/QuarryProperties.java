@@ -25,6 +25,11 @@ import org.springframework.validation.annotation.Validated;
  * @param database PostgreSQL connection
  * @param security console users and the key that encrypts users' access tokens
  * @param streams the mined streams by name ({@code posts}, {@code ads}, {@code ad-clicks})
+ * @param scheduler the clustered Quartz scheduler
+ * @param jobs the maintenance jobs by name ({@code clean-up-sent-email}, {@code
+ *     resend-error-email})
+ * @param outbox the transactional outbox relay
+ * @param notification integration-event consumers and the email sender
  */
 @Validated
 @ConfigurationProperties("quarry")
@@ -46,7 +51,16 @@ public record QuarryProperties(
                     message = "stream names are lower-case kebab-case")
                 String,
                 @Valid StreamProperties>
-            streams) {
+            streams,
+    @NotNull @Valid SchedulerProperties scheduler,
+    @NotNull
+        Map<
+                @Pattern(regexp = "[a-z][a-z0-9-]{0,62}", message = "job names are kebab-case")
+                String,
+                @Valid JobProperties>
+            jobs,
+    @NotNull @Valid OutboxProperties outbox,
+    @NotNull @Valid NotificationProperties notification) {
 
   /**
    * The platform API.

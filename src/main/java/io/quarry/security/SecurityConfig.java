@@ -9,6 +9,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.Profiles;
+import org.springframework.http.HttpMethod;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
 import org.springframework.security.core.userdetails.User;
@@ -42,6 +43,8 @@ public class SecurityConfig {
                     .requestMatchers("/error")
                     .permitAll()
                     .requestMatchers("/actuator/hawtio/**", "/actuator/jolokia/**")
+                    .hasRole(ADMIN)
+                    .requestMatchers(HttpMethod.POST, "/api/**")
                     .hasRole(ADMIN)
                     .anyRequest()
                     .hasAnyRole(VIEWER, ADMIN))

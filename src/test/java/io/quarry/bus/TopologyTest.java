@@ -67,6 +67,6 @@ class TopologyTest {
   }
 
   private static QuarryProperties properties(Map<String, StreamProperties> streams) {
-    return new QuarryProperties("qa", null, null, null, null, streams);
+    return new QuarryProperties("qa", null, null, null, null, streams, null, null, null, null);
   }
 }

@@ -1,0 +1,79 @@
+package io.quarry.routes.delivery;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.bus.Endpoints;
+import io.quarry.config.QuarryProperties;
+import io.quarry.notification.EmailRepository;
+import io.quarry.notification.NotificationConfig;
+import io.quarry.notification.WindowedIdempotentRepository;
+import io.quarry.outbox.IntegrationEvent;
+import org.apache.camel.LoggingLevel;
+import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.model.dataformat.JsonLibrary;
+import org.springframework.stereotype.Component;
+
+/**
+ * The notification side of the integration events: each event id is handled once within the
+ * duplicate window (shared by all instances); the cleanup event deletes sent mail past retention,
+ * the resend event puts failed mail with attempts left back in line for the sender. An event that
+ * cannot be read or handled is rejected and the broker dead-letters it.
+ */
+@Component
+public class NotificationEventRoutes extends RouteBuilder {
+
+  public static final String HANDLE = "direct:notification-event";
+
+  private final Endpoints endpoints;
+  private final QuarryProperties properties;
+  private final MeterRegistry metrics;
+
+  public NotificationEventRoutes(
+      Endpoints endpoints, QuarryProperties properties, MeterRegistry metrics) {
+    this.endpoints = endpoints;
+    this.properties = properties;
+    this.metrics = metrics;
+  }
+
+  @Override
+  public void configure() {
+    var notification = properties.notification();
+    var duplicates =
+        metrics.counter("quarry.events.duplicates.dropped", "consumer", "notification-events");
+
+    from(endpoints.integrationEventsConsumer(1, 20))
+        .routeId("notification-events")
+        .removeHeaders("Camel*")
+        .to(HANDLE);
+
+    from(HANDLE)
+        .routeId("notification-event")
+        .unmarshal()
+        .json(JsonLibrary.Jackson, IntegrationEvent.class)
+        .idempotentConsumer(simple("${body.id}"))
+        .idempotentRepository("#" + NotificationConfig.EVENT_IDS)
+        .skipDuplicate(false)
+        .filter(exchangeProperty("CamelDuplicateMessage").isEqualTo(true))
+        .process(exchange -> duplicates.increment())
+        .log(LoggingLevel.INFO, "Dropped duplicate event ${body.id} (${body.type})")
+        .stop()
+        .end()
+        .choice()
+        .when(simple("${body.type} == 'CleanUpSentEmailIntegrationEvent'"))
+        .setBody(constant(notification.sentRetention()))
+        .setHeader("batchSize", constant(notification.cleanupBatchSize()))
+        .bean(EmailRepository.class, "deleteSentOlderThan(${body}, ${header.batchSize})")
+        .log("Cleanup deleted ${body} sent emails")
+        .when(simple("${body.type} == 'ResendErrorEmailIntegrationEvent'"))
+        .setBody(constant(notification.maxAttempts()))
+        .bean(EmailRepository.class, "requeueFailed")
+        .log("Resend put ${body} failed emails back in line")
+        .otherwise()
+        .throwException(
+            IllegalArgumentException.class, "unknown integration event type ${body.type}")
+        .end();
+
+    from("timer:notification-event-ids-expiry?period=60000&delay=60000")
+        .routeId("notification-event-ids-expiry")
+        .bean(WindowedIdempotentRepository.class, "expire");
+  }
+}

@@ -1,0 +1,75 @@
+package io.quarry.scheduling;
+
+import io.quarry.config.QuarryProperties;
+import io.quarry.config.SchedulerProperties;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Properties;
+import org.apache.camel.component.quartz.QuartzComponent;
+import org.apache.camel.spi.ComponentCustomizer;
+import org.quartz.Scheduler;
+import org.quartz.impl.jdbcjobstore.PostgreSQLDelegate;
+import org.springframework.boot.autoconfigure.quartz.SchedulerFactoryBeanCustomizer;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * One clustered Quartz scheduler on the PostgreSQL job store, shared by Camel's quartz component:
+ * every instance runs it, each trigger fires on one instance per tick.
+ */
+@Configuration(proxyBeanMethods = false)
+public class QuartzConfig {
+
+  @Bean
+  SchedulerFactoryBeanCustomizer quarryScheduler(QuarryProperties properties) {
+    SchedulerProperties scheduler = properties.scheduler();
+    return factory -> {
+      Properties quartz = new Properties();
+      quartz.setProperty("org.quartz.scheduler.instanceId", instanceId(scheduler));
+      quartz.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
+      quartz.setProperty("org.quartz.jobStore.isClustered", "true");
+      quartz.setProperty(
+          "org.quartz.jobStore.driverDelegateClass", PostgreSQLDelegate.class.getName());
+      quartz.setProperty("org.quartz.jobStore.useProperties", "true");
+      quartz.setProperty(
+          "org.quartz.jobStore.misfireThreshold",
+          String.valueOf(scheduler.misfireThreshold().toMillis()));
+      quartz.setProperty(
+          "org.quartz.jobStore.clusterCheckinInterval",
+          String.valueOf(scheduler.clusterCheckinInterval().toMillis()));
+      quartz.setProperty(
+          "org.quartz.threadPool.threadCount", String.valueOf(scheduler.effectiveThreadCount()));
+      factory.setQuartzProperties(quartz);
+      // Camel starts it (below) once its context is registered with the scheduler: a trigger
+      // due at start-up must find the routes it fires.
+      factory.setAutoStartup(false);
+    };
+  }
+
+  /**
+   * Camel's quartz endpoints use the clustered scheduler; Camel starts it after its routes, Spring
+   * shuts it down.
+   */
+  @Bean
+  ComponentCustomizer quartzComponentUsesTheClusteredScheduler(
+      Scheduler scheduler, QuarryProperties properties) {
+    return ComponentCustomizer.builder(QuartzComponent.class)
+        .build(
+            component -> {
+              component.setScheduler(scheduler);
+              component.setAutoStartScheduler(properties.scheduler().autoStartup());
+              component.setPrefixJobNameWithEndpointId(false);
+            });
+  }
+
+  static String instanceId(SchedulerProperties scheduler) {
+    if (scheduler.instanceId() != null && !scheduler.instanceId().isBlank()) {
+      return scheduler.instanceId();
+    }
+    try {
+      return InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      return System.getenv().getOrDefault("HOSTNAME", "quarry");
+    }
+  }
+}
