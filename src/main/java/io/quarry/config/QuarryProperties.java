@@ -12,6 +12,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.NestedConfigurationProperty;
 import org.springframework.validation.annotation.Validated;
 
 /**
@@ -52,15 +53,15 @@ public record QuarryProperties(
                 String,
                 @Valid StreamProperties>
             streams,
-    @NotNull @Valid SchedulerProperties scheduler,
+    @NotNull @Valid @NestedConfigurationProperty SchedulerProperties scheduler,
     @NotNull
         Map<
                 @Pattern(regexp = "[a-z][a-z0-9-]{0,62}", message = "job names are kebab-case")
                 String,
                 @Valid JobProperties>
             jobs,
-    @NotNull @Valid OutboxProperties outbox,
-    @NotNull @Valid NotificationProperties notification) {
+    @NotNull @Valid @NestedConfigurationProperty OutboxProperties outbox,
+    @NotNull @Valid @NestedConfigurationProperty NotificationProperties notification) {
 
   /**
    * The platform API.

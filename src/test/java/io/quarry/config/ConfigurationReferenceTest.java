@@ -28,7 +28,13 @@ class ConfigurationReferenceTest {
 
   private static final Pattern ROW =
       Pattern.compile("^\\| `([^`]+)` \\| `([^`]+)` \\| (.+?) \\| (.+) \\|$");
-  private static final String STREAM = "<stream>";
+
+  /**
+   * Stands for a map key in the table: {@code <stream>} in quarry.streams, {@code <job>} in
+   * quarry.jobs.
+   */
+  private static final Map<String, String> EXAMPLE_KEYS =
+      Map.of("<stream>", "posts", "<job>", "clean-up-sent-email");
 
   static Map<String, String[]> readme = new TreeMap<>();
   static Map<String, Object> yaml;
@@ -74,7 +80,11 @@ class ConfigurationReferenceTest {
   void eachDefaultIsTheOneInApplicationYaml() {
     readme.forEach(
         (key, row) -> {
-          Object value = lookup(key.replace(STREAM, "posts"));
+          String example = key;
+          for (Map.Entry<String, String> placeholder : EXAMPLE_KEYS.entrySet()) {
+            example = example.replace(placeholder.getKey(), placeholder.getValue());
+          }
+          Object value = lookup(example);
           String cell = row[1];
           if (value == null) {
             assertThat(cell).as("default of " + key).startsWith("*(none");
@@ -99,7 +109,8 @@ class ConfigurationReferenceTest {
       } else if (Map.class.isAssignableFrom(componentType)) {
         Type valueType =
             ((ParameterizedType) component.getGenericType()).getActualTypeArguments()[1];
-        collect(key + "." + STREAM, (Class<?>) valueType, keys);
+        String placeholder = "<" + component.getName().replaceAll("s$", "") + ">";
+        collect(key + "." + placeholder, (Class<?>) valueType, keys);
       } else {
         keys.add(key);
       }

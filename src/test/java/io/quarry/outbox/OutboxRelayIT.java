@@ -1,0 +1,218 @@
+package io.quarry.outbox;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.GetResponse;
+import io.quarry.bus.BusNames;
+import io.quarry.support.QuarryIntegrationTest;
+import io.quarry.support.Services;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.camel.CamelContext;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.beans.factory.annotation.Value;
+import org.springframework.core.env.Environment;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The relay against the real broker: a queue of the test's own is bound to the integration-events
+ * exchange and every message that reaches it is counted by message id.
+ */
+@QuarryIntegrationTest
+class OutboxRelayIT {
+
+  @Autowired OutboxRepository outbox;
+  @Autowired OutboxRelay relay;
+  @Autowired TransactionTemplate transaction;
+  @Autowired JdbcClient jdbc;
+  @Autowired RabbitTemplate rabbit;
+  @Autowired CamelContext camel;
+  @Autowired Environment environment;
+  @Autowired BusNames names;
+
+  @Value("${quarry.environment}")
+  String env;
+
+  Connection connection;
+  Channel channel;
+  String probe;
+
+  @BeforeEach
+  void bindProbeQueue() throws Exception {
+    // The notification consumer would take (and dead-letter) these test events: stop it.
+    camel.getRouteController().stopRoute("notification-events");
+    connection = Services.from(environment).amqp();
+    channel = connection.createChannel();
+    probe = "outbox-probe-" + env;
+    channel.queueDeclare(probe, true, false, false, Map.of());
+    channel.queueBind(probe, names.integrationEventsExchange(), "#");
+  }
+
+  @AfterEach
+  void removeProbeQueue() throws Exception {
+    channel.queueDelete(probe);
+    connection.close();
+    jdbc.sql("delete from outbox_event").update();
+  }
+
+  @Test
+  void publishesEventsInCreationOrderExactlyOnce() throws Exception {
+    List<String> written = write(1_200); // more than two batches of 500
+
+    List<String> received = drain(written.size());
+
+    assertThat(received).containsExactlyElementsOf(written);
+    await().atMost(Duration.ofSeconds(5)).until(() -> pending() == 0);
+    await()
+        .during(Duration.ofSeconds(2))
+        .atMost(Duration.ofSeconds(3))
+        .until(() -> channel.messageCount(probe) == 0);
+  }
+
+  @Test
+  void eventsWaitOutABrokerOutageAndAllArriveAfterIt() throws Exception {
+    List<String> written;
+    Broker.stop();
+    try {
+      written = write(50);
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(
+              () ->
+                  jdbc.sql(
+                              "select count(*) from outbox_event where attempts > 0 and published_at is null")
+                          .query(Long.class)
+                          .single()
+                      == 50);
+    } finally {
+      Broker.start();
+    }
+    channel = reconnect();
+    assertThat(drain(50, Duration.ofSeconds(60))).containsExactlyInAnyOrderElementsOf(written);
+    await().atMost(Duration.ofSeconds(5)).until(() -> pending() == 0);
+  }
+
+  @Test
+  void twoRelaysClaimingAtOnceNeverPublishTheSameEventTwice() throws Exception {
+    camel.getRouteController().stopRoute("outbox-poll");
+    camel.getRouteController().stopRoute("outbox-wakeup");
+    try {
+      List<String> written = write(3_000);
+      OutboxRelay other =
+          new OutboxRelay(
+              outbox,
+              rabbit,
+              transaction,
+              applicationProperties(),
+              names,
+              java.time.Clock.systemUTC());
+      CompletableFuture<Integer> first = CompletableFuture.supplyAsync(relay::relayPending);
+      CompletableFuture<Integer> second = CompletableFuture.supplyAsync(other::relayPending);
+
+      int published = first.get(60, TimeUnit.SECONDS) + second.get(60, TimeUnit.SECONDS);
+
+      assertThat(published).isEqualTo(3_000);
+      assertThat(first.get()).as("both relays took part").isPositive();
+      assertThat(second.get()).as("both relays took part").isPositive();
+      List<String> received = drain(3_000);
+      assertThat(new HashSet<>(received)).hasSize(3_000).containsAll(written);
+      assertThat(channel.messageCount(probe)).isZero();
+    } finally {
+      camel.getRouteController().startRoute("outbox-poll");
+      camel.getRouteController().startRoute("outbox-wakeup");
+    }
+  }
+
+  @Autowired io.quarry.config.QuarryProperties quarryProperties;
+
+  private io.quarry.config.QuarryProperties applicationProperties() {
+    return quarryProperties;
+  }
+
+  private List<String> write(int count) {
+    List<String> ids = new ArrayList<>();
+    transaction.executeWithoutResult(
+        status -> {
+          for (int i = 0; i < count; i++) {
+            IntegrationEvent event =
+                IntegrationEvent.of("OutboxProbeEvent", Instant.now(), Map.of("n", i));
+            outbox.append(event, 0);
+            ids.add(event.id().toString());
+          }
+        });
+    return ids;
+  }
+
+  private List<String> drain(int expected) throws Exception {
+    return drain(expected, Duration.ofSeconds(30));
+  }
+
+  private List<String> drain(int expected, Duration atMost) throws Exception {
+    List<String> ids = new ArrayList<>();
+    await()
+        .atMost(atMost)
+        .until(
+            () -> {
+              GetResponse message;
+              while ((message = channel.basicGet(probe, true)) != null) {
+                ids.add(message.getProps().getMessageId());
+              }
+              return ids.size() >= expected;
+            });
+    return ids;
+  }
+
+  private Channel reconnect() throws Exception {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .ignoreExceptions()
+        .until(
+            () -> {
+              connection = Services.from(environment).amqp();
+              return connection.isOpen();
+            });
+    return connection.createChannel();
+  }
+
+  private long pending() {
+    return jdbc.sql("select count(*) from outbox_event where published_at is null")
+        .query(Long.class)
+        .single();
+  }
+
+  /** The machine's RabbitMQ, stopped and started with rabbitmqctl (the node keeps its data). */
+  static final class Broker {
+    static void stop() throws Exception {
+      run("rabbitmqctl", "stop_app");
+    }
+
+    static void start() throws Exception {
+      run("rabbitmqctl", "start_app");
+      run("rabbitmqctl", "await_startup");
+    }
+
+    private static void run(String... command) throws Exception {
+      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        throw new IllegalStateException(
+            String.join(" ", command)
+                + " failed: "
+                + new String(process.getInputStream().readAllBytes()));
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+package io.quarry.support;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+/**
+ * Performs a state-changing request the way a browser client does: first a GET to receive the
+ * {@code XSRF-TOKEN} cookie, then the request with that token echoed in {@code X-XSRF-TOKEN}.
+ */
+public final class Csrf {
+
+  private Csrf() {}
+
+  /** POSTs with credentials and a valid CSRF token. */
+  public static HttpResponse<String> post(int port, String path, String user, String password) {
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    String auth = Http.basic(user, password);
+    try {
+      HttpResponse<String> page =
+          client.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/api/jobs"))
+                  .header("Authorization", auth)
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      String token =
+          page.headers().allValues("Set-Cookie").stream()
+              .filter(c -> c.startsWith("XSRF-TOKEN="))
+              .map(c -> c.substring("XSRF-TOKEN=".length(), c.indexOf(';')))
+              .findFirst()
+              .orElseThrow(() -> new AssertionError("no XSRF-TOKEN cookie"));
+      return client.send(
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+              .header("Authorization", auth)
+              .header("Cookie", "XSRF-TOKEN=" + token)
+              .header("X-XSRF-TOKEN", token)
+              .POST(HttpRequest.BodyPublishers.noBody())
+              .build(),
+          HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** POSTs with credentials but without any CSRF token. */
+  public static HttpResponse<String> postWithoutToken(
+      int port, String path, String user, String password) {
+    try {
+      return HttpClient.newHttpClient()
+          .send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                  .header("Authorization", Http.basic(user, password))
+                  .POST(HttpRequest.BodyPublishers.noBody())
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+    } catch (java.io.IOException e) {
+      throw new IllegalStateException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+}
