@@ -57,6 +57,16 @@ public class BusNames {
     return named("dead-letters");
   }
 
+  /** Direct exchange that delivers a delayed message back to the queue named by its routing key. */
+  public String redeliverExchange() {
+    return named("redeliver");
+  }
+
+  /** Fanout exchange and queue holding messages for {@code seconds} before redelivery. */
+  public String delayQueue(long seconds) {
+    return named("delay-" + seconds + "s");
+  }
+
   /** {@code posts-mining-queue-dev} becomes {@code posts-mining-queue.dlq-dev}. */
   public String deadLetterQueue(String queue) {
     return named(baseOf(queue) + DEAD_LETTER_SUFFIX);

@@ -19,6 +19,20 @@ public class Endpoints {
 
   /** Consumes a queue with the given number of consumers and prefetch. */
   public String consume(String exchange, String queue, int consumers, int prefetch) {
+    return consume(exchange, queue, consumers, prefetch, true);
+  }
+
+  /**
+   * Consumes the dead-letter queues: a message whose handling fails is put back (there is no
+   * further dead-letter queue to catch it), never dropped.
+   */
+  public String consumeKeepingFailures(
+      String exchange, String queues, int consumers, int prefetch) {
+    return consume(exchange, queues, consumers, prefetch, false);
+  }
+
+  private String consume(
+      String exchange, String queue, int consumers, int prefetch, boolean rejectToDeadLetter) {
     return "spring-rabbitmq:"
         + exchange
         + "?queues="
@@ -26,7 +40,8 @@ public class Endpoints {
         + "&autoDeclare=false"
         + "&acknowledgeMode=AUTO"
         + "&maximumRetryAttempts=1"
-        + "&rejectAndDontRequeue=true"
+        + "&rejectAndDontRequeue="
+        + rejectToDeadLetter
         + "&concurrentConsumers="
         + consumers
         + "&prefetchCount="

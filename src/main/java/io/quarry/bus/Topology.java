@@ -20,7 +20,20 @@ public record Topology(List<Exchange> exchanges, List<Queue> queues, List<Bindin
 
   public record Exchange(String name, String type) {}
 
-  public record Queue(String name, Map<String, Object> arguments) {}
+  /** What a queue is for. */
+  public enum Kind {
+    WORK,
+    DEAD_LETTER,
+    DELAY
+  }
+
+  public record Queue(String name, Kind kind, Map<String, Object> arguments) {}
+
+  /**
+   * Delays available for re-queueing (429 back-off, transient dead letters): a message waits in the
+   * smallest tier that is at least the delay asked for, then goes back to its queue.
+   */
+  public static final List<Long> DELAY_SECONDS = List.of(1L, 5L, 30L, 300L);
 
   public record Binding(String exchange, String queue, String routingKey) {}
 
@@ -31,11 +44,9 @@ public record Topology(List<Exchange> exchanges, List<Queue> queues, List<Bindin
     return builder.build();
   }
 
-  /** The queues that carry work (not their dead-letter queues). */
+  /** The queues that carry work (not dead-letter or delay queues). */
   public List<Queue> workQueues() {
-    return queues.stream()
-        .filter(q -> !q.name().contains(BusNames.DEAD_LETTER_SUFFIX + "-"))
-        .toList();
+    return queues.stream().filter(q -> q.kind() == Kind.WORK).toList();
   }
 
   private static final class Builder {
@@ -47,6 +58,22 @@ public record Topology(List<Exchange> exchanges, List<Queue> queues, List<Bindin
     Builder(BusNames names) {
       this.names = names;
       exchanges.add(new Exchange(names.deadLetterExchange(), "direct"));
+      exchanges.add(new Exchange(names.redeliverExchange(), "direct"));
+      for (long seconds : DELAY_SECONDS) {
+        String delay = names.delayQueue(seconds);
+        exchanges.add(new Exchange(delay, "fanout"));
+        // No dead-letter routing key: an expired message keeps its own, the target queue's name.
+        queues.add(
+            new Queue(
+                delay,
+                Kind.DELAY,
+                Map.of(
+                    "x-message-ttl",
+                    seconds * 1000,
+                    "x-dead-letter-exchange",
+                    names.redeliverExchange())));
+        bindings.add(new Binding(delay, delay, ""));
+      }
     }
 
     void stream(String stream, StreamProperties config) {
@@ -77,9 +104,11 @@ public record Topology(List<Exchange> exchanges, List<Queue> queues, List<Bindin
       arguments.put("x-dead-letter-exchange", names.deadLetterExchange());
       arguments.put("x-dead-letter-routing-key", dlq);
       arguments.putAll(extra);
-      queues.add(new Queue(name, Collections.unmodifiableMap(arguments)));
-      queues.add(new Queue(dlq, Map.of()));
+      queues.add(new Queue(name, Kind.WORK, Collections.unmodifiableMap(arguments)));
+      queues.add(new Queue(dlq, Kind.DEAD_LETTER, Map.of()));
       bindings.add(new Binding(names.deadLetterExchange(), dlq, dlq));
+      bindings.add(new Binding(names.redeliverExchange(), name, name));
+      bindings.add(new Binding(names.redeliverExchange(), dlq, dlq));
     }
 
     Topology build() {

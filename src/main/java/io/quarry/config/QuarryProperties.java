@@ -31,6 +31,7 @@ import org.springframework.validation.annotation.Validated;
  *     resend-error-email})
  * @param outbox the transactional outbox relay
  * @param notification integration-event consumers and the email sender
+ * @param mining miners, subscribers and dead-letter handling
  */
 @Validated
 @ConfigurationProperties("quarry")
@@ -61,7 +62,8 @@ public record QuarryProperties(
                 @Valid JobProperties>
             jobs,
     @NotNull @Valid @NestedConfigurationProperty OutboxProperties outbox,
-    @NotNull @Valid @NestedConfigurationProperty NotificationProperties notification) {
+    @NotNull @Valid @NestedConfigurationProperty NotificationProperties notification,
+    @NotNull @Valid @NestedConfigurationProperty MiningProperties mining) {
 
   /**
    * The platform API.
@@ -69,9 +71,26 @@ public record QuarryProperties(
    * @param baseUrl base URL of the platform API, e.g. {@code https://api.example.com}
    * @param connectTimeout TCP connect timeout toward the API
    * @param readTimeout time to wait for a page before the call counts as a transient failure
+   * @param itemsPath JSON Pointer to the array of items in a page
+   * @param nextMarkerPath JSON Pointer to the next page's marker
+   * @param hasMorePath JSON Pointer to the has-more flag
+   * @param itemIdField field of an item that identifies it
+   * @param tokenPlacement how the user's token is sent: {@code header} (Bearer) or {@code query}
+   * @param tokenParameter query parameter name when the token goes in the query
+   * @param simulator start the simulated platform API inside Quarry on the base URL's port
    */
   public record Platform(
-      @NotNull URI baseUrl, @NotNull Duration connectTimeout, @NotNull Duration readTimeout) {}
+      @NotNull URI baseUrl,
+      @NotNull Duration connectTimeout,
+      @NotNull Duration readTimeout,
+      @NotBlank @Pattern(regexp = "/.*", message = "must be a JSON Pointer") String itemsPath,
+      @NotBlank @Pattern(regexp = "/.*", message = "must be a JSON Pointer") String nextMarkerPath,
+      @NotBlank @Pattern(regexp = "/.*", message = "must be a JSON Pointer") String hasMorePath,
+      @NotBlank String itemIdField,
+      @NotBlank @Pattern(regexp = "header|query", message = "must be header or query")
+          String tokenPlacement,
+      @NotBlank String tokenParameter,
+      boolean simulator) {}
 
   /**
    * RabbitMQ connection.

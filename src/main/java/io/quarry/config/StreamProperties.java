@@ -18,6 +18,8 @@ import java.util.List;
  * @param pagesPerMessage pages fetched inside one message before a continuation is published
  * @param parser whether raw batches pass through a {@code <stream>-parser-queue} before the topic
  * @param subscribers subscribers of the stream's data topic, one queue each
+ * @param requestsPerSecond most platform API calls per second for this stream on one instance (0:
+ *     no limit), so a large tenant cannot exhaust the platform quota
  */
 public record StreamProperties(
     @QuartzCron String schedule,
@@ -25,4 +27,5 @@ public record StreamProperties(
     @Min(1) @Max(1000) int pageSize,
     @Min(1) @Max(1000) int pagesPerMessage,
     boolean parser,
-    @NotEmpty List<@Pattern(regexp = "[a-z][a-z0-9-]{0,31}") String> subscribers) {}
+    @NotEmpty List<@Pattern(regexp = "[a-z][a-z0-9-]{0,31}") String> subscribers,
+    @Min(0) @Max(100_000) int requestsPerSecond) {}

@@ -1,6 +1,7 @@
 package io.quarry.outbox;
 
 import io.quarry.bus.BusNames;
+import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.config.OutboxProperties;
 import io.quarry.config.QuarryProperties;
 import java.nio.charset.StandardCharsets;
@@ -8,14 +9,11 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageDeliveryMode;
 import org.springframework.amqp.core.MessageProperties;
-import org.springframework.amqp.rabbit.connection.CorrelationData;
-import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -32,7 +30,7 @@ public class OutboxRelay {
   private static final Logger log = LoggerFactory.getLogger(OutboxRelay.class);
 
   private final OutboxRepository outbox;
-  private final RabbitTemplate rabbit;
+  private final ConfirmedPublisher publisher;
   private final TransactionTemplate transaction;
   private final OutboxProperties settings;
   private final String exchange;
@@ -40,13 +38,13 @@ public class OutboxRelay {
 
   public OutboxRelay(
       OutboxRepository outbox,
-      RabbitTemplate rabbit,
+      ConfirmedPublisher publisher,
       TransactionTemplate transaction,
       QuarryProperties properties,
       BusNames names,
       Clock clock) {
     this.outbox = outbox;
-    this.rabbit = rabbit;
+    this.publisher = publisher;
     this.transaction = transaction;
     this.settings = properties.outbox();
     this.exchange = names.integrationEventsExchange();
@@ -74,17 +72,14 @@ public class OutboxRelay {
     if (batch.isEmpty()) {
       return 0;
     }
-    List<CorrelationData> confirms = new ArrayList<>(batch.size());
+    List<String> outcomes;
     try {
-      rabbit.invoke(
-          channel -> {
-            for (OutboxRepository.PendingEvent event : batch) {
-              CorrelationData correlation = new CorrelationData(event.id().toString());
-              channel.send(exchange, event.routingKey(), toMessage(event), correlation);
-              confirms.add(correlation);
-            }
-            return null;
-          });
+      outcomes =
+          publisher.publish(
+              batch.stream()
+                  .map(e -> new ConfirmedPublisher.Outgoing(exchange, e.routingKey(), toMessage(e)))
+                  .toList(),
+              settings.confirmTimeout().toMillis());
     } catch (RuntimeException e) {
       log.warn(
           "Outbox relay could not publish {} events, will retry with backoff: {}",
@@ -97,15 +92,12 @@ public class OutboxRelay {
     List<UUID> published = new ArrayList<>(batch.size());
     List<UUID> failed = new ArrayList<>();
     String lastError = null;
-    long deadline = System.nanoTime() + settings.confirmTimeout().toNanos();
     for (int i = 0; i < batch.size(); i++) {
-      UUID id = batch.get(i).id();
-      String error = awaitConfirm(confirms.get(i), deadline);
-      if (error == null) {
-        published.add(id);
+      if (outcomes.get(i) == null) {
+        published.add(batch.get(i).id());
       } else {
-        failed.add(id);
-        lastError = error;
+        failed.add(batch.get(i).id());
+        lastError = outcomes.get(i);
       }
     }
     outbox.markPublished(published);
@@ -114,28 +106,6 @@ public class OutboxRelay {
       outbox.markFailed(failed, lastError, settings.maxBackoff());
     }
     return published.size();
-  }
-
-  /** Null when the broker confirmed the message and routed it, else why not. */
-  private static String awaitConfirm(CorrelationData correlation, long deadlineNanos) {
-    try {
-      long wait = Math.max(0, deadlineNanos - System.nanoTime());
-      CorrelationData.Confirm confirm = correlation.getFuture().get(wait, TimeUnit.NANOSECONDS);
-      if (!confirm.isAck()) {
-        return "nacked by the broker: " + confirm.getReason();
-      }
-      if (correlation.getReturned() != null) {
-        return "unroutable: " + correlation.getReturned().getReplyText();
-      }
-      return null;
-    } catch (java.util.concurrent.TimeoutException e) {
-      return "no confirm within the confirm timeout";
-    } catch (java.util.concurrent.ExecutionException e) {
-      return "confirm failed: " + e.getCause().getMessage();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return "interrupted while waiting for the confirm";
-    }
   }
 
   private Message toMessage(OutboxRepository.PendingEvent event) {

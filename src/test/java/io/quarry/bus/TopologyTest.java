@@ -63,10 +63,11 @@ class TopologyTest {
   }
 
   private static StreamProperties stream(boolean parser, String... subscribers) {
-    return new StreamProperties("0 * * * * ?", "/x", 10, 1, parser, List.of(subscribers));
+    return new StreamProperties("0 * * * * ?", "/x", 10, 1, parser, List.of(subscribers), 0);
   }
 
   private static QuarryProperties properties(Map<String, StreamProperties> streams) {
-    return new QuarryProperties("qa", null, null, null, null, streams, null, null, null, null);
+    return new QuarryProperties(
+        "qa", null, null, null, null, streams, null, null, null, null, null);
   }
 }

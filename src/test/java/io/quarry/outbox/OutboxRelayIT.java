@@ -7,6 +7,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.quarry.bus.BusNames;
+import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
 import java.time.Duration;
@@ -21,7 +22,6 @@ import org.apache.camel.CamelContext;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.env.Environment;
@@ -39,7 +39,7 @@ class OutboxRelayIT {
   @Autowired OutboxRelay relay;
   @Autowired TransactionTemplate transaction;
   @Autowired JdbcClient jdbc;
-  @Autowired RabbitTemplate rabbit;
+  @Autowired ConfirmedPublisher publisher;
   @Autowired CamelContext camel;
   @Autowired Environment environment;
   @Autowired BusNames names;
@@ -115,7 +115,7 @@ class OutboxRelayIT {
       OutboxRelay other =
           new OutboxRelay(
               outbox,
-              rabbit,
+              publisher,
               transaction,
               applicationProperties(),
               names,

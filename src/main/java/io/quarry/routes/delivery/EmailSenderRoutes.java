@@ -4,6 +4,7 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.notification.EmailDelivery;
 import io.quarry.notification.EmailRepository;
 import io.quarry.notification.MailEndpoint;
+import jakarta.mail.MessagingException;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
@@ -46,7 +47,7 @@ public class EmailSenderRoutes extends RouteBuilder {
         .setBody(simple("${body.body}"))
         .to(mail.uri())
         .bean(EmailDelivery.class, "sent")
-        .doCatch(Exception.class)
+        .doCatch(MessagingException.class)
         .bean(EmailDelivery.class, "failed")
         .log(
             LoggingLevel.WARN,

@@ -1,0 +1,82 @@
+package io.quarry.deadletter;
+
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+
+/** Parked dead letters: list (any logged-in user), replay and discard (admin role, CSRF token). */
+@RestController
+@RequestMapping("/api/dead-letters")
+public class DeadLetterController {
+
+  /** A parked message as listed: the payload only as a preview. */
+  public record View(
+      long id,
+      String sourceQueue,
+      String reason,
+      String exceptionClass,
+      String routeId,
+      int attempts,
+      boolean permanent,
+      Instant parkedAt,
+      String payloadPreview) {}
+
+  private final DeadLetterService deadLetters;
+
+  public DeadLetterController(DeadLetterService deadLetters) {
+    this.deadLetters = deadLetters;
+  }
+
+  @GetMapping
+  public List<View> open(
+      @RequestParam(defaultValue = "50") int limit, @RequestParam(defaultValue = "0") int offset) {
+    return deadLetters.open(Math.min(Math.max(limit, 1), 500), Math.max(offset, 0)).stream()
+        .map(
+            p ->
+                new View(
+                    p.id(),
+                    p.sourceQueue(),
+                    p.reason(),
+                    p.exceptionClass(),
+                    p.routeId(),
+                    p.attempts(),
+                    p.permanent(),
+                    p.parkedAt(),
+                    preview(p)))
+        .toList();
+  }
+
+  @PostMapping("/{id}/replay")
+  public Map<String, Object> replay(@PathVariable long id, Principal user) {
+    return Map.of("id", id, "replayed", deadLetters.replay(id, user.getName()));
+  }
+
+  @PostMapping("/{id}/discard")
+  public Map<String, Object> discard(@PathVariable long id, Principal user) {
+    return Map.of("id", id, "discarded", deadLetters.discard(id, user.getName()));
+  }
+
+  @ExceptionHandler(DeadLetterService.UnknownDeadLetterException.class)
+  ProblemDetail unknown(DeadLetterService.UnknownDeadLetterException e) {
+    return ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, e.getMessage());
+  }
+
+  private static String preview(DeadLetterRepository.Parked parked) {
+    if ("gzip".equalsIgnoreCase(parked.contentEncoding())) {
+      return "(gzip, " + parked.body().length + " bytes)";
+    }
+    String text = new String(parked.body(), StandardCharsets.UTF_8);
+    return text.length() > 300 ? text.substring(0, 300) + "…" : text;
+  }
+}

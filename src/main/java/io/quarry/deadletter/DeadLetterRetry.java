@@ -1,0 +1,142 @@
+package io.quarry.deadletter;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.bus.BusNames;
+import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.config.QuarryProperties;
+import io.quarry.mining.DelayTiers;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.camel.Exchange;
+import org.apache.camel.component.springrabbit.SpringRabbitMQConstants;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Message;
+import org.springframework.amqp.core.MessageDeliveryMode;
+import org.springframework.amqp.core.MessageProperties;
+import org.springframework.stereotype.Component;
+
+/**
+ * Decides what becomes of a dead letter: a transient failure goes back to its queue after a growing
+ * delay (5 s, 10 s, 20 s, ... rounded up to a delay tier) until {@code
+ * quarry.mining.dead-letter-retries} is used up; a permanent failure, an exhausted one, or a
+ * message the broker dead-lettered by itself is parked in PostgreSQL for the dashboard.
+ */
+@Component
+public class DeadLetterRetry {
+
+  private static final Logger log = LoggerFactory.getLogger(DeadLetterRetry.class);
+
+  private final ConfirmedPublisher publisher;
+  private final DeadLetterRepository parked;
+  private final BusNames names;
+  private final ObjectMapper json;
+  private final MeterRegistry metrics;
+  private final int retries;
+
+  public DeadLetterRetry(
+      ConfirmedPublisher publisher,
+      DeadLetterRepository parked,
+      BusNames names,
+      ObjectMapper json,
+      MeterRegistry metrics,
+      QuarryProperties properties) {
+    this.publisher = publisher;
+    this.parked = parked;
+    this.names = names;
+    this.json = json;
+    this.metrics = metrics;
+    this.retries = properties.mining().deadLetterRetries();
+  }
+
+  public void handle(Exchange exchange) throws Exception {
+    var in = exchange.getMessage();
+    byte[] body = in.getBody(byte[].class);
+    String source = in.getHeader(DeadLetterHeaders.SOURCE_QUEUE, String.class);
+    if (source == null) {
+      source = queueFromXDeath(in.getHeader("x-death"));
+    }
+    boolean transientFailure =
+        Boolean.TRUE.equals(in.getHeader(DeadLetterHeaders.TRANSIENT, Boolean.class));
+    int attempts = in.getHeader(DeadLetterHeaders.ATTEMPTS, 1, Integer.class);
+    int retried = in.getHeader(DeadLetterHeaders.RETRIES, 0, Integer.class);
+    String encoding = in.getHeader(SpringRabbitMQConstants.CONTENT_ENCODING, String.class);
+    String contentType = in.getHeader(SpringRabbitMQConstants.CONTENT_TYPE, String.class);
+
+    if (transientFailure && source != null && retried < retries) {
+      Duration delay = Duration.ofSeconds(5L << retried);
+      MessageProperties properties = new MessageProperties();
+      properties.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
+      properties.setContentType(contentType);
+      properties.setContentEncoding(encoding);
+      properties.setHeader(DeadLetterHeaders.ATTEMPTS, attempts);
+      properties.setHeader(DeadLetterHeaders.RETRIES, retried + 1);
+      publisher.publishAll(
+          List.of(
+              new ConfirmedPublisher.Outgoing(
+                  names.delayQueue(DelayTiers.atLeast(delay)),
+                  source,
+                  new Message(body, properties))),
+          10_000);
+      metrics.counter("quarry.dead.letters.retried").increment();
+      log.info(
+          "Dead letter of {} goes back in {} (retry {} of {})",
+          source,
+          delay,
+          retried + 1,
+          retries);
+      return;
+    }
+    String reason = in.getHeader(DeadLetterHeaders.REASON, String.class);
+    if (reason == null) {
+      reason =
+          "dead-lettered by the broker: "
+              + in.getHeader("x-first-death-reason", "rejected", String.class);
+    }
+    long id =
+        parked.park(
+            source == null ? "unknown" : source,
+            in.getHeader(SpringRabbitMQConstants.MESSAGE_ID, String.class),
+            json.writeValueAsString(quarryHeaders(in.getHeaders())),
+            contentType,
+            encoding,
+            body == null ? new byte[0] : body,
+            reason,
+            in.getHeader(DeadLetterHeaders.EXCEPTION, String.class),
+            in.getHeader(DeadLetterHeaders.ROUTE, String.class),
+            attempts + retried,
+            !transientFailure);
+    metrics.counter("quarry.dead.letters.parked").increment();
+    log.warn(
+        "Parked dead letter {} of {}: {} ({} attempts); replay it from the dashboard or the API",
+        id,
+        source,
+        reason,
+        attempts + retried);
+  }
+
+  private static Map<String, Object> quarryHeaders(Map<String, Object> headers) {
+    Map<String, Object> kept = new LinkedHashMap<>();
+    headers.forEach(
+        (name, value) -> {
+          if (name.startsWith("x-quarry-")) {
+            kept.put(name, String.valueOf(value));
+          }
+        });
+    return kept;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static String queueFromXDeath(Object xDeath) {
+    if (xDeath instanceof List<?> deaths
+        && !deaths.isEmpty()
+        && deaths.get(0) instanceof Map<?, ?> first) {
+      Object queue = ((Map<String, Object>) first).get("queue");
+      return queue == null ? null : queue.toString();
+    }
+    return null;
+  }
+}

@@ -1,0 +1,214 @@
+package io.quarry.mining;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.bus.BusNames;
+import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.config.MiningProperties;
+import io.quarry.config.QuarryProperties;
+import io.quarry.config.StreamProperties;
+import io.quarry.mining.MiningStateRepository.StopReason;
+import io.quarry.platform.Page;
+import io.quarry.platform.PlatformClient;
+import io.quarry.platform.RateLimitedException;
+import io.quarry.platform.UnauthorizedException;
+import io.quarry.storage.DataTopicPublisher;
+import io.quarry.storage.RawItemRepository;
+import io.quarry.user.UserRepository;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.apache.camel.Exchange;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.stereotype.Component;
+
+/**
+ * The steps of a miner route: take up a mining message, fetch and publish its pages one by one (the
+ * route loops), then queue the continuation or end the chain with its reason.
+ */
+@Component
+public class Miner {
+
+  /** Exchange property holding the {@link MiningChain} of the message being mined. */
+  public static final String CHAIN = "quarryMiningChain";
+
+  private static final Logger log = LoggerFactory.getLogger(Miner.class);
+  private static final long CONFIRM_TIMEOUT_MILLIS = 10_000;
+
+  private final MiningStateRepository states;
+  private final UserRepository users;
+  private final RawItemRepository rawItems;
+  private final PlatformClient platform;
+  private final ConfirmedPublisher publisher;
+  private final MiningMessageCodec codec;
+  private final DataTopicPublisher dataTopic;
+  private final BusNames names;
+  private final QuarryProperties properties;
+  private final MiningProperties mining;
+  private final MeterRegistry metrics;
+  private final Map<String, RateLimiter> limiters = new ConcurrentHashMap<>();
+
+  public Miner(
+      MiningStateRepository states,
+      UserRepository users,
+      RawItemRepository rawItems,
+      PlatformClient platform,
+      ConfirmedPublisher publisher,
+      MiningMessageCodec codec,
+      DataTopicPublisher dataTopic,
+      BusNames names,
+      QuarryProperties properties,
+      MeterRegistry metrics) {
+    this.states = states;
+    this.users = users;
+    this.rawItems = rawItems;
+    this.platform = platform;
+    this.publisher = publisher;
+    this.codec = codec;
+    this.dataTopic = dataTopic;
+    this.names = names;
+    this.properties = properties;
+    this.mining = properties.mining();
+    this.metrics = metrics;
+  }
+
+  /**
+   * Takes up a message: drops it when it belongs to no chain of its run (an older run, or a
+   * duplicate of a message whose pages were already mined), else prepares its chain. A chain that
+   * failed (its message was dead-lettered) resumes when that message comes back.
+   */
+  public void begin(MiningMessage message, Exchange exchange) {
+    var state = states.chainState(message.userId(), message.stream()).orElse(null);
+    if (state == null
+        || !("in_progress".equals(state.status()) || "failed".equals(state.status()))
+        || !message.runId().equals(state.runId())
+        || state.pagesMined() > message.pagesMined()) {
+      log.debug(
+          "Dropping stale mining message of user {} ({}), run {}",
+          message.userId(),
+          message.stream(),
+          message.runId());
+      metrics.counter("quarry.mining.messages.stale", "stream", message.stream()).increment();
+      return;
+    }
+    if ("failed".equals(state.status())) {
+      states.resume(message.userId(), message.stream(), message.runId()); // a retried dead letter
+    }
+    String token = users.accessToken(message.userId()).orElse(null);
+    MiningChain chain = new MiningChain(message, state.externalId(), token, state.seenMarkers());
+    if (token == null) {
+      chain.stop(StopReason.NO_TOKEN, "user has no access token");
+    }
+    exchange.setProperty(CHAIN, chain);
+  }
+
+  /** The loop condition: another page for this message? */
+  public boolean wantsAnotherPage(Exchange exchange) {
+    MiningChain chain = exchange.getProperty(CHAIN, MiningChain.class);
+    return chain != null
+        && chain.moreToFetch()
+        && chain.pagesThisMessage() < stream(chain).pagesPerMessage();
+  }
+
+  /**
+   * Fetches the next page and publishes it to the stream's topic (or parser queue). A 429 turns the
+   * rest into a delayed continuation; 401/403 stops the chain and flags the user; transient and
+   * malformed-response failures propagate to the route's error handling.
+   */
+  public void fetchPage(Exchange exchange) {
+    MiningChain chain = exchange.getProperty(CHAIN, MiningChain.class);
+    MiningMessage message = chain.message();
+    StreamProperties stream = stream(chain);
+    limiters
+        .computeIfAbsent(message.stream(), s -> new RateLimiter(stream.requestsPerSecond()))
+        .acquire();
+    Page page;
+    try {
+      page =
+          platform.fetch(
+              stream.apiPath(), chain.externalId(), chain.token(), message.limit(), chain.marker());
+    } catch (RateLimitedException e) {
+      log.info(
+          "Platform rate-limits user {} ({}): continuing in {}",
+          message.userId(),
+          message.stream(),
+          e.retryAfter());
+      metrics.counter("quarry.mining.rate.limited", "stream", message.stream()).increment();
+      chain.delayBy(e.retryAfter());
+      return;
+    } catch (UnauthorizedException e) {
+      log.warn(
+          "Platform refused the token of user {} ({}, HTTP {}): chain stopped, user needs re-authorisation",
+          message.userId(),
+          message.stream(),
+          e.status());
+      states.flagReauthorization(message.userId());
+      chain.stop(StopReason.UNAUTHORIZED, "HTTP " + e.status());
+      return;
+    }
+    List<JsonNode> items = page.items();
+    if (!items.isEmpty() && rawItems.allStored(message.userId(), message.stream(), ids(items))) {
+      chain.stop(StopReason.NO_NEW_DATA, null);
+      return;
+    }
+    if (!items.isEmpty()) {
+      publishBatch(
+          DataBatch.of(
+              message.stream(), message.userId(), message.runId(), chain.pages() + 1, items),
+          stream);
+    }
+    metrics.counter("quarry.mining.pages", "stream", message.stream()).increment();
+    metrics.counter("quarry.mining.items", "stream", message.stream()).increment(items.size());
+    chain.pageFetched(items.size(), page.nextMarker(), page.hasMore(), mining.maxPagesPerRun());
+  }
+
+  /** After the loop: queue the continuation (now or delayed) or end the chain. */
+  public void end(Exchange exchange) {
+    MiningChain chain = exchange.getProperty(CHAIN, MiningChain.class);
+    if (chain == null) {
+      return;
+    }
+    MiningMessage next = chain.continuation();
+    if (chain.stopped()) {
+      states.finish(next, chain.stopReason(), chain.stopDetail());
+      log.info(
+          "Chain of user {} ({}) ended: {} after {} pages, {} items",
+          next.userId(),
+          next.stream(),
+          chain.stopReason().code(),
+          next.pagesMined(),
+          next.itemsMined());
+      return;
+    }
+    String queue = names.miningQueue(next.stream());
+    if (chain.delay() != null) {
+      String delayExchange = names.delayQueue(DelayTiers.atLeast(chain.delay()));
+      publisher.publishAll(
+          List.of(new ConfirmedPublisher.Outgoing(delayExchange, queue, codec.write(next))),
+          CONFIRM_TIMEOUT_MILLIS);
+    } else {
+      publisher.publishAll(
+          List.of(new ConfirmedPublisher.Outgoing("", queue, codec.write(next))),
+          CONFIRM_TIMEOUT_MILLIS);
+    }
+    states.progress(next, chain.fetchedMarkers());
+  }
+
+  private void publishBatch(DataBatch batch, StreamProperties stream) {
+    if (stream.parser()) {
+      dataTopic.toParser(batch);
+    } else {
+      dataTopic.toTopic(batch);
+    }
+  }
+
+  private List<String> ids(List<JsonNode> items) {
+    String field = properties.platform().itemIdField();
+    return items.stream().map(item -> item.path(field).asText()).toList();
+  }
+
+  private StreamProperties stream(MiningChain chain) {
+    return properties.streams().get(chain.message().stream());
+  }
+}

@@ -1,0 +1,17 @@
+package io.quarry.platform.sim;
+
+import java.util.Map;
+
+/**
+ * A request as the simulator saw it, for tests that check what a client sent.
+ *
+ * @param stream the stream segment of the path
+ * @param query decoded query parameters (the last value of a repeated name)
+ * @param authorization the {@code Authorization} header, or null
+ */
+public record ReceivedRequest(String stream, Map<String, String> query, String authorization) {
+
+  public ReceivedRequest {
+    query = Map.copyOf(query);
+  }
+}

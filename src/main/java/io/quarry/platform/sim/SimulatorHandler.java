@@ -1,0 +1,146 @@
+package io.quarry.platform.sim;
+
+import com.fasterxml.jackson.databind.node.TextNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpHandler;
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.Map;
+
+/** Serves {@code GET /users/{userId}/{stream}?limit=&after=} with the user's scenario applied. */
+final class SimulatorHandler implements HttpHandler {
+
+  private static final int DEFAULT_LIMIT = 100;
+
+  private final PlatformSimulator simulator;
+  private final SimulatedPages pages = new SimulatedPages();
+
+  SimulatorHandler(PlatformSimulator simulator) {
+    this.simulator = simulator;
+  }
+
+  @Override
+  public void handle(HttpExchange exchange) {
+    try {
+      Response response;
+      try {
+        response = respond(exchange);
+      } catch (IllegalArgumentException badRequest) {
+        response = Response.error(400, "bad request: " + badRequest.getMessage());
+      }
+      exchange.getResponseHeaders().set("Content-Type", "application/json; charset=utf-8");
+      response.headers().forEach(exchange.getResponseHeaders()::set);
+      exchange.sendResponseHeaders(response.status(), response.body().length);
+      exchange.getResponseBody().write(response.body());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (IOException clientGone) {
+      // the client stopped waiting (its read timeout): nobody is left to answer
+    } finally {
+      exchange.close();
+    }
+  }
+
+  private Response respond(HttpExchange exchange) throws InterruptedException {
+    String[] segments = exchange.getRequestURI().getRawPath().split("/", -1);
+    if (segments.length != 4
+        || !"users".equals(segments[1])
+        || segments[2].isEmpty()
+        || segments[3].isEmpty()) {
+      return Response.error(404, "no such resource");
+    }
+    if (!"GET".equals(exchange.getRequestMethod())) {
+      return Response.error(405, "only GET");
+    }
+    String userId = decodePath(segments[2]);
+    String stream = decodePath(segments[3]);
+    Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
+    String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    UserScenario user = simulator.user(userId);
+    user.received(new ReceivedRequest(stream, query, authorization));
+    simulator.counted();
+    Thread.sleep(simulator.latency().toMillis());
+    return serve(user, userId, stream, query, token(authorization, query));
+  }
+
+  private Response serve(
+      UserScenario user, String userId, String stream, Map<String, String> query, String token) {
+    if (!user.accepts(token) || user.isUnauthorized()) {
+      return Response.error(401, "invalid or missing access token")
+          .with("WWW-Authenticate", "Bearer");
+    }
+    if (user.isForbidden()) {
+      return Response.error(403, "token lacks the rights for this resource");
+    }
+    if (user.takeServerError()) {
+      return Response.error(500, "simulated server error");
+    }
+    if (user.takeRateLimit()) {
+      long seconds = Math.max(0, (user.retryAfter().toMillis() + 999) / 1000);
+      return Response.error(429, "rate limited").with("Retry-After", Long.toString(seconds));
+    }
+    int limit = positive(query.getOrDefault("limit", Integer.toString(DEFAULT_LIMIT)));
+    Integer page = SimulatedPages.pageOf(query.get("after"));
+    byte[] body =
+        page == null
+            ? null
+            : pages.body(userId, stream, page, limit, user, user.pagesOr(simulator.defaultPages()));
+    return body == null ? Response.error(400, "unknown marker") : new Response(200, body, Map.of());
+  }
+
+  private static int positive(String number) {
+    try {
+      int value = Integer.parseInt(number);
+      if (value >= 1) {
+        return value;
+      }
+    } catch (NumberFormatException notANumber) {
+      // answered below
+    }
+    throw new IllegalArgumentException("limit must be a positive integer");
+  }
+
+  private static String token(String authorization, Map<String, String> query) {
+    if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return authorization.substring(7).trim();
+    }
+    return query.get("access_token");
+  }
+
+  private static Map<String, String> query(String raw) {
+    Map<String, String> query = new HashMap<>();
+    if (raw != null) {
+      for (String pair : raw.split("&")) {
+        int equals = pair.indexOf('=');
+        String name = equals < 0 ? pair : pair.substring(0, equals);
+        String value = equals < 0 ? "" : pair.substring(equals + 1);
+        query.put(decode(name), decode(value));
+      }
+    }
+    return query;
+  }
+
+  private static String decodePath(String segment) {
+    return decode(segment.replace("+", "%2B"));
+  }
+
+  private static String decode(String text) {
+    return URLDecoder.decode(text, StandardCharsets.UTF_8);
+  }
+
+  private record Response(int status, byte[] body, Map<String, String> headers) {
+
+    static Response error(int status, String message) {
+      String json = "{\"error\":" + TextNode.valueOf(message) + "}";
+      return new Response(status, json.getBytes(StandardCharsets.UTF_8), Map.of());
+    }
+
+    Response with(String header, String value) {
+      Map<String, String> all = new HashMap<>(headers);
+      all.put(header, value);
+      return new Response(status, body, all);
+    }
+  }
+}

@@ -1,0 +1,193 @@
+package io.quarry.platform.sim;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * How the simulated platform API treats one user. Every option is fluent and may be changed while
+ * the simulator serves requests. Faults are checked in this order: missing or wrong token, {@link
+ * #unauthorized()}, {@link #forbidden()}, server errors, rate limiting; then the page is served.
+ */
+public final class UserScenario {
+
+  private volatile Integer pages;
+  private volatile int itemsPerPage;
+  private volatile String expectedToken;
+  private volatile boolean unauthorized;
+  private volatile boolean forbidden;
+  private volatile boolean serverErrorsAlways;
+  private final AtomicInteger serverErrorsLeft = new AtomicInteger();
+  private final AtomicInteger rateLimitsLeft = new AtomicInteger();
+  private volatile Duration retryAfter = Duration.ofSeconds(1);
+  private volatile int repeatMarkerFromPage;
+  private volatile int cycleAtPage;
+  private volatile int malformedAtPage;
+  private volatile int hugeItemBytes;
+  private volatile boolean alternativeShape;
+  private volatile boolean numericMarkers;
+  private final AtomicInteger requests = new AtomicInteger();
+  private volatile ReceivedRequest lastRequest;
+
+  /** Pages the user has in every stream (default: the simulator's default pages). */
+  public UserScenario pages(int n) {
+    this.pages = requireAtLeast(n, 0, "pages");
+    return this;
+  }
+
+  /** Items on each page, never more than the request's limit (default 20). */
+  public UserScenario itemsPerPage(int n) {
+    this.itemsPerPage = requireAtLeast(n, 1, "itemsPerPage");
+    return this;
+  }
+
+  /** Every request answers 401. */
+  public UserScenario unauthorized() {
+    this.unauthorized = true;
+    return this;
+  }
+
+  /** Every request answers 403. */
+  public UserScenario forbidden() {
+    this.forbidden = true;
+    return this;
+  }
+
+  /** The next {@code count} requests answer 500, then pages are served again (a 5xx burst). */
+  public UserScenario serverErrors(int count) {
+    serverErrorsLeft.set(requireAtLeast(count, 0, "count"));
+    return this;
+  }
+
+  /** Every request answers 500. */
+  public UserScenario serverErrorsAlways() {
+    this.serverErrorsAlways = true;
+    return this;
+  }
+
+  /** The next {@code times} requests answer 429 with {@code Retry-After} in whole seconds. */
+  public UserScenario rateLimited(int times, Duration retryAfter) {
+    this.retryAfter = retryAfter;
+    rateLimitsLeft.set(requireAtLeast(times, 0, "times"));
+    return this;
+  }
+
+  /** From this page on, the next marker is the current one: the same page repeats forever. */
+  public UserScenario repeatMarkerFromPage(int page) {
+    this.repeatMarkerFromPage = requireAtLeast(page, 1, "page");
+    return this;
+  }
+
+  /** This page's next marker points to the previous page, so markers cycle A→B→A… */
+  public UserScenario cycleAtPage(int page) {
+    this.cycleAtPage = requireAtLeast(page, 2, "page");
+    return this;
+  }
+
+  /** This page's body is truncated JSON (status 200). */
+  public UserScenario malformedAtPage(int page) {
+    this.malformedAtPage = requireAtLeast(page, 1, "page");
+    return this;
+  }
+
+  /** Each item carries a {@code payload} string of this many bytes. */
+  public UserScenario hugePages(int itemBytes) {
+    this.hugeItemBytes = requireAtLeast(itemBytes, 0, "itemBytes");
+    return this;
+  }
+
+  /** Serve {@code {"data":[...],"paging":{"next":"…","more":true}}} instead of the default. */
+  public UserScenario alternativeShape() {
+    this.alternativeShape = true;
+    return this;
+  }
+
+  /** Markers are JSON numbers (2, 3, …) instead of strings ("m-2", "m-3", …). */
+  public UserScenario numericMarkers() {
+    this.numericMarkers = true;
+    return this;
+  }
+
+  /** Requests received for this user, faulty ones included. */
+  public int requests() {
+    return requests.get();
+  }
+
+  /** The latest request received for this user, or null. */
+  public ReceivedRequest lastRequest() {
+    return lastRequest;
+  }
+
+  void received(ReceivedRequest request) {
+    requests.incrementAndGet();
+    lastRequest = request;
+  }
+
+  void expectedToken(String token) {
+    this.expectedToken = token;
+  }
+
+  boolean accepts(String token) {
+    String expected = expectedToken;
+    return token != null && !token.isEmpty() && (expected == null || expected.equals(token));
+  }
+
+  boolean isUnauthorized() {
+    return unauthorized;
+  }
+
+  boolean isForbidden() {
+    return forbidden;
+  }
+
+  boolean takeServerError() {
+    return serverErrorsAlways || serverErrorsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+  }
+
+  boolean takeRateLimit() {
+    return rateLimitsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+  }
+
+  Duration retryAfter() {
+    return retryAfter;
+  }
+
+  int pagesOr(int fallback) {
+    Integer n = pages;
+    return n == null ? fallback : n;
+  }
+
+  int itemsPerPageOr(int fallback) {
+    return itemsPerPage == 0 ? fallback : itemsPerPage;
+  }
+
+  int repeatMarkerFromPage() {
+    return repeatMarkerFromPage;
+  }
+
+  int cycleAtPage() {
+    return cycleAtPage;
+  }
+
+  int malformedAtPage() {
+    return malformedAtPage;
+  }
+
+  int hugeItemBytes() {
+    return hugeItemBytes;
+  }
+
+  boolean servesAlternativeShape() {
+    return alternativeShape;
+  }
+
+  boolean servesNumericMarkers() {
+    return numericMarkers;
+  }
+
+  private static int requireAtLeast(int value, int minimum, String name) {
+    if (value < minimum) {
+      throw new IllegalArgumentException(name + " must be at least " + minimum + ", was " + value);
+    }
+    return value;
+  }
+}

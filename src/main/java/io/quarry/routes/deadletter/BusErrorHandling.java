@@ -1,0 +1,53 @@
+package io.quarry.routes.deadletter;
+
+import io.quarry.config.MiningProperties;
+import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.deadletter.DeadLetterPublisher;
+import io.quarry.mining.InvalidMessageException;
+import io.quarry.platform.MalformedResponseException;
+import org.apache.camel.builder.RouteConfigurationBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * Error handling of every route that consumes the bus ({@code routeConfigurationId("bus")}): a
+ * message that can never succeed (malformed message, malformed API response) is dead-lettered at
+ * once; any other failure is redelivered inside the route with exponential backoff, then
+ * dead-lettered. Either way the original message goes to its queue's {@code .dlq} with the reason,
+ * and the source message is acknowledged, so one bad message never blocks the queue behind it.
+ */
+@Component
+public class BusErrorHandling extends RouteConfigurationBuilder {
+
+  public static final String ID = "bus";
+
+  private final MiningProperties mining;
+
+  public BusErrorHandling(QuarryProperties properties) {
+    this.mining = properties.mining();
+  }
+
+  @Override
+  public void configuration() {
+    routeConfiguration(ID)
+        .onException(InvalidMessageException.class, MalformedResponseException.class)
+        .handled(true)
+        .maximumRedeliveries(0)
+        .useOriginalMessage()
+        .setProperty(DeadLetterHeaders.TRANSIENT_PROPERTY, constant(false))
+        .bean(DeadLetterPublisher.class, "deadLetter")
+        .end()
+        .onException(Exception.class)
+        .handled(true)
+        .maximumRedeliveries(mining.redeliveries())
+        .redeliveryDelay(mining.redeliveryDelay().toMillis())
+        .useExponentialBackOff()
+        .backOffMultiplier(2)
+        .maximumRedeliveryDelay(60_000)
+        .retryAttemptedLogLevel(org.apache.camel.LoggingLevel.WARN)
+        .useOriginalMessage()
+        .setProperty(DeadLetterHeaders.TRANSIENT_PROPERTY, constant(true))
+        .bean(DeadLetterPublisher.class, "deadLetter")
+        .end();
+  }
+}

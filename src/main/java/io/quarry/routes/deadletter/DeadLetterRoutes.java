@@ -1,0 +1,53 @@
+package io.quarry.routes.deadletter;
+
+import io.quarry.bus.BusNames;
+import io.quarry.bus.Endpoints;
+import io.quarry.bus.Topology;
+import io.quarry.deadletter.DeadLetterRetry;
+import java.util.stream.Collectors;
+import org.apache.camel.LoggingLevel;
+import org.apache.camel.builder.RouteBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * The dead-letter retry route: consumes every {@code .dlq} and sends each dead letter back to its
+ * queue after a growing delay (transient failures, a bounded number of times) or parks it in
+ * PostgreSQL (permanent or exhausted), where the dashboard and the API can replay it.
+ */
+@Component
+public class DeadLetterRoutes extends RouteBuilder {
+
+  private final Topology topology;
+  private final BusNames names;
+  private final Endpoints endpoints;
+
+  public DeadLetterRoutes(Topology topology, BusNames names, Endpoints endpoints) {
+    this.topology = topology;
+    this.names = names;
+    this.endpoints = endpoints;
+  }
+
+  @Override
+  public void configure() {
+    String queues =
+        topology.queues().stream()
+            .filter(q -> q.kind() == Topology.Kind.DEAD_LETTER)
+            .map(Topology.Queue::name)
+            .collect(Collectors.joining(","));
+    from(endpoints.consumeKeepingFailures(names.deadLetterExchange(), queues, 1, 20))
+        .routeId("dead-letter-retry")
+        .to("direct:dead-letter-retry");
+
+    // If parking or re-queueing fails (database or broker trouble), retry here, then hand the
+    // failure back to the listener, which puts the message back on its queue.
+    from("direct:dead-letter-retry")
+        .routeId("dead-letter-retry-worker")
+        .errorHandler(
+            defaultErrorHandler()
+                .maximumRedeliveries(5)
+                .redeliveryDelay(1000)
+                .useExponentialBackOff()
+                .retryAttemptedLogLevel(LoggingLevel.WARN))
+        .bean(DeadLetterRetry.class, "handle");
+  }
+}

@@ -1,0 +1,73 @@
+package io.quarry.routes.delivery;
+
+import io.quarry.bus.BusNames;
+import io.quarry.bus.Endpoints;
+import io.quarry.config.InvalidConfigurationException;
+import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.routes.deadletter.BusErrorHandling;
+import io.quarry.storage.DataBatchCodec;
+import io.quarry.storage.Subscribers;
+import java.util.Map;
+import org.apache.camel.builder.RouteBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * The data topics' subscribers, each on its own queue at its own pace: raw storage (every item
+ * once), analytics (per-user, per-day counts) and notification (a digest mail per user and run).
+ */
+@Component
+public class DataSubscriberRoutes extends RouteBuilder {
+
+  /** Subscriber name in configuration to the {@link Subscribers} method that does its work. */
+  static final Map<String, String> HANDLERS =
+      Map.of("raw-storage", "rawStorage", "analytics", "analytics", "notification", "notification");
+
+  private final QuarryProperties properties;
+  private final BusNames names;
+  private final Endpoints endpoints;
+
+  public DataSubscriberRoutes(QuarryProperties properties, BusNames names, Endpoints endpoints) {
+    this.properties = properties;
+    this.names = names;
+    this.endpoints = endpoints;
+  }
+
+  @Override
+  public void configure() {
+    properties
+        .streams()
+        .forEach(
+            (stream, config) -> {
+              for (String subscriber : config.subscribers()) {
+                String handler = HANDLERS.get(subscriber);
+                if (handler == null) {
+                  throw new InvalidConfigurationException(
+                      "quarry.streams." + stream + ".subscribers",
+                      "names an unknown subscriber '"
+                          + subscriber
+                          + "' (known: "
+                          + HANDLERS.keySet()
+                          + ")");
+                }
+                String queue = names.subscriberQueue(stream, subscriber);
+                String worker = "direct:" + stream + "-" + subscriber;
+                from(endpoints.consume(
+                        names.dataTopic(stream),
+                        queue,
+                        properties.mining().subscriberConsumers(),
+                        20))
+                    .routeId(stream + "-" + subscriber)
+                    .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(queue))
+                    .to(worker);
+
+                from(worker)
+                    .routeId(stream + "-" + subscriber + "-worker")
+                    .routeConfigurationId(BusErrorHandling.ID)
+                    .bean(DataBatchCodec.class, "read")
+                    .removeHeaders("Camel*")
+                    .bean(Subscribers.class, handler);
+              }
+            });
+  }
+}

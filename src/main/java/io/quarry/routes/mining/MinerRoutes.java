@@ -1,0 +1,58 @@
+package io.quarry.routes.mining;
+
+import io.quarry.bus.BusNames;
+import io.quarry.bus.Endpoints;
+import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.mining.Miner;
+import io.quarry.mining.MiningMessageCodec;
+import io.quarry.routes.deadletter.BusErrorHandling;
+import org.apache.camel.builder.RouteBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * One miner per stream: consumes the stream's mining queue (manual acknowledgement after the route,
+ * bounded consumers and prefetch), loops over up to {@code pages-per-message} pages of the user
+ * inside one exchange, then queues the continuation or ends the chain.
+ */
+@Component
+public class MinerRoutes extends RouteBuilder {
+
+  private final QuarryProperties properties;
+  private final BusNames names;
+  private final Endpoints endpoints;
+
+  public MinerRoutes(QuarryProperties properties, BusNames names, Endpoints endpoints) {
+    this.properties = properties;
+    this.names = names;
+    this.endpoints = endpoints;
+  }
+
+  public static String worker(String stream) {
+    return "direct:" + stream + "-miner";
+  }
+
+  @Override
+  public void configure() {
+    var mining = properties.mining();
+    for (String stream : properties.streams().keySet()) {
+      String queue = names.miningQueue(stream);
+      from(endpoints.consume(
+              names.redeliverExchange(), queue, mining.consumers(), mining.prefetch()))
+          .routeId(stream + "-miner")
+          .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(queue))
+          .to(worker(stream));
+
+      from(worker(stream))
+          .routeId(stream + "-miner-pages")
+          .routeConfigurationId(BusErrorHandling.ID)
+          .bean(MiningMessageCodec.class, "read")
+          .removeHeaders("Camel*")
+          .bean(Miner.class, "begin")
+          .loopDoWhile(method(Miner.class, "wantsAnotherPage"))
+          .bean(Miner.class, "fetchPage")
+          .end()
+          .bean(Miner.class, "end");
+    }
+  }
+}

@@ -1,0 +1,58 @@
+package io.quarry.routes.mining;
+
+import io.quarry.bus.BusNames;
+import io.quarry.bus.Endpoints;
+import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.mining.ClickParser;
+import io.quarry.routes.deadletter.BusErrorHandling;
+import io.quarry.storage.DataBatchCodec;
+import io.quarry.storage.DataTopicPublisher;
+import org.apache.camel.builder.RouteBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * For streams with a parser stage (ad-clicks): validate and normalise raw batches, then publish.
+ */
+@Component
+public class ParserRoutes extends RouteBuilder {
+
+  private final QuarryProperties properties;
+  private final BusNames names;
+  private final Endpoints endpoints;
+
+  public ParserRoutes(QuarryProperties properties, BusNames names, Endpoints endpoints) {
+    this.properties = properties;
+    this.names = names;
+    this.endpoints = endpoints;
+  }
+
+  @Override
+  public void configure() {
+    properties
+        .streams()
+        .forEach(
+            (stream, config) -> {
+              if (!config.parser()) {
+                return;
+              }
+              String queue = names.parserQueue(stream);
+              from(endpoints.consume(
+                      names.redeliverExchange(),
+                      queue,
+                      properties.mining().subscriberConsumers(),
+                      20))
+                  .routeId(stream + "-parser")
+                  .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(queue))
+                  .to("direct:" + stream + "-parser");
+
+              from("direct:" + stream + "-parser")
+                  .routeId(stream + "-parser-worker")
+                  .routeConfigurationId(BusErrorHandling.ID)
+                  .bean(DataBatchCodec.class, "read")
+                  .removeHeaders("Camel*")
+                  .bean(ClickParser.class, "parse")
+                  .bean(DataTopicPublisher.class, "toTopic");
+            });
+  }
+}

@@ -1,0 +1,53 @@
+package io.quarry.routes.scheduling;
+
+import io.quarry.config.QuarryProperties;
+import io.quarry.config.StreamProperties;
+import io.quarry.mining.MiningScheduler;
+import org.apache.camel.builder.RouteBuilder;
+import org.springframework.stereotype.Component;
+
+/**
+ * One scheduler per stream: a clustered Quartz tick (cron from {@code quarry.streams.<s>.schedule},
+ * a missed tick fires once) reads the active users with camel-sql and, only if that read succeeds,
+ * fans them out as one mining message per user. A failed read sends nothing and marks the run
+ * failed.
+ */
+@Component
+public class StreamSchedulerRoutes extends RouteBuilder {
+
+  private final QuarryProperties properties;
+
+  public StreamSchedulerRoutes(QuarryProperties properties) {
+    this.properties = properties;
+  }
+
+  public static String worker(String stream) {
+    return "direct:" + stream + "-scheduler";
+  }
+
+  @Override
+  public void configure() {
+    properties.streams().forEach(this::scheduler);
+  }
+
+  private void scheduler(String stream, StreamProperties config) {
+    from("quartz://mining/"
+            + stream
+            + "-scheduler?cron=RAW("
+            + config.schedule()
+            + ")&stateful=true&deleteJob=false&durableJob=true&trigger.misfireInstruction=1")
+        .routeId(stream + "-scheduler-tick")
+        .to(worker(stream));
+
+    from(worker(stream))
+        .routeId(stream + "-scheduler")
+        .setHeader(MiningScheduler.STREAM, constant(stream))
+        .bean(MiningScheduler.class, "startRun")
+        .doTry()
+        .to("sql:classpath:sql/active-users.sql")
+        .bean(MiningScheduler.class, "fanOut")
+        .doCatch(Exception.class)
+        .bean(MiningScheduler.class, "failRun")
+        .end();
+  }
+}

@@ -1,0 +1,206 @@
+package io.quarry.mining;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.quarry.platform.sim.PlatformSimulator;
+import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.support.QuarryIntegrationTest;
+import io.quarry.user.UserRepository;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.camel.ProducerTemplate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.context.TestPropertySource;
+
+/** The whole data path on the real broker and database against the simulated platform API. */
+@QuarryIntegrationTest
+@TestPropertySource(
+    properties = {
+      "quarry.mining.dead-letter-retries=0",
+      "quarry.streams.posts.pages-per-message=2"
+    })
+class MiningPipelineIT {
+
+  static final PlatformSimulator PLATFORM = PlatformSimulator.start(0);
+  static final int ITEMS_PER_PAGE = 20;
+
+  @DynamicPropertySource
+  static void platform(DynamicPropertyRegistry registry) {
+    registry.add("quarry.platform.base-url", () -> PLATFORM.baseUrl().toString());
+  }
+
+  @Autowired UserRepository users;
+  @Autowired JdbcClient jdbc;
+  @Autowired ProducerTemplate camel;
+
+  @AfterEach
+  void reset() {
+    PLATFORM.reset();
+    for (String table :
+        List.of(
+            "dead_letter",
+            "scheduler_run",
+            "processed_message",
+            "analytics_daily",
+            "raw_item",
+            "app_user")) {
+      jdbc.sql("delete from " + table).update();
+    }
+  }
+
+  @Test
+  void fiftyUsersAreMinedCompletelyAndOneUsersTroubleStaysItsOwn() {
+    Map<Long, Integer> pagesOf = new HashMap<>();
+    for (int i = 1; i <= 50; i++) {
+      long id = users.upsert("user-" + i, "token-" + i);
+      int pages = 1 + i % 7;
+      PLATFORM.user("user-" + i).pages(pages);
+      pagesOf.put(id, pages);
+    }
+    long unauthorized = idOf("user-13");
+    long broken = idOf("user-27");
+    PLATFORM.user("user-13").unauthorized();
+    PLATFORM.user("user-27").serverErrorsAlways();
+
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .until(
+            () ->
+                count(
+                        "select count(*) from mining_state where stream = 'posts' and status <> 'in_progress'")
+                    == 50);
+
+    for (Map.Entry<Long, Integer> user : pagesOf.entrySet()) {
+      long id = user.getKey();
+      if (id == unauthorized || id == broken) {
+        continue;
+      }
+      Map<String, Object> state = state(id);
+      assertThat(state)
+          .as("user " + id)
+          .containsEntry("status", "completed")
+          .containsEntry("stop_reason", "end_of_data");
+      assertThat(((Number) state.get("pages_mined")).intValue())
+          .as("pages of " + id)
+          .isEqualTo(user.getValue());
+      long expectedItems = (long) user.getValue() * ITEMS_PER_PAGE;
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  count("select count(*) from raw_item where stream = 'posts' and user_id = " + id)
+                      == expectedItems);
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  count(
+                          "select coalesce(sum(items), 0) from analytics_daily where stream = 'posts' and user_id = "
+                              + id)
+                      == expectedItems);
+    }
+
+    assertThat(state(unauthorized))
+        .containsEntry("status", "stopped")
+        .containsEntry("stop_reason", "unauthorized");
+    assertThat(
+            jdbc.sql("select needs_reauthorization from app_user where id = :id")
+                .param("id", unauthorized)
+                .query(Boolean.class)
+                .single())
+        .isTrue();
+    assertThat(state(broken)).containsEntry("status", "failed");
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                count(
+                        "select count(*) from dead_letter where source_queue like 'posts-mining-queue-%'")
+                    == 1);
+    Map<String, Object> parked = jdbc.sql("select * from dead_letter").query().singleRow();
+    assertThat((String) parked.get("reason")).contains("500");
+    assertThat(parked.get("exception_class"))
+        .isEqualTo("io.quarry.platform.TransientPlatformException");
+    assertThat(parked.get("route_id")).isEqualTo("posts-miner-pages");
+
+    Map<String, Object> run =
+        jdbc.sql("select * from scheduler_run where stream = 'posts'").query().singleRow();
+    assertThat(run).containsEntry("outcome", "succeeded").containsEntry("users_scheduled", 50);
+  }
+
+  @Test
+  void aUserWhoseChainIsStillRunningIsSkippedByTheNextTick() {
+    long slow = users.upsert("slow", "t");
+    long idle = users.upsert("idle", "t");
+    jdbc.sql(
+            "insert into mining_state (user_id, stream, status, run_id, updated_at) values (:u, 'posts', 'in_progress', gen_random_uuid(), now())")
+        .param("u", slow)
+        .update();
+
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+
+    Map<String, Object> run =
+        jdbc.sql(
+                "select * from scheduler_run where stream = 'posts' order by started_at desc limit 1")
+            .query()
+            .singleRow();
+    assertThat(run).containsEntry("users_scheduled", 1).containsEntry("users_skipped", 1);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> "completed".equals(state(idle).get("status")));
+    assertThat(state(slow).get("run_id")).isNotEqualTo(run.get("run_id"));
+  }
+
+  @Test
+  void aFailedUserListReadSendsNothingAndRecordsTheFailedRun() {
+    users.upsert("someone", "t");
+    jdbc.sql("alter table app_user rename to app_user_hidden").update();
+    try {
+      camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    } finally {
+      jdbc.sql("alter table app_user_hidden rename to app_user").update();
+    }
+    Map<String, Object> run =
+        jdbc.sql(
+                "select * from scheduler_run where stream = 'posts' order by started_at desc limit 1")
+            .query()
+            .singleRow();
+    assertThat(run).containsEntry("outcome", "failed");
+    assertThat((String) run.get("error")).contains("app_user");
+    assertThat(count("select count(*) from mining_state")).isZero();
+    await()
+        .during(Duration.ofSeconds(2))
+        .atMost(Duration.ofSeconds(3))
+        .until(() -> PLATFORM.totalRequests() == 0);
+  }
+
+  private long idOf(String externalId) {
+    return jdbc.sql("select id from app_user where external_id = :e")
+        .param("e", externalId)
+        .query(Long.class)
+        .single();
+  }
+
+  private Map<String, Object> state(long user) {
+    List<Map<String, Object>> rows =
+        jdbc.sql("select * from mining_state where stream = 'posts' and user_id = :u")
+            .param("u", user)
+            .query()
+            .listOfRows();
+    return rows.isEmpty() ? Map.of() : rows.get(0);
+  }
+
+  private long count(String sql) {
+    return jdbc.sql(sql).query(Long.class).single();
+  }
+}

@@ -1,0 +1,279 @@
+package io.quarry.mining;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import io.quarry.bus.BusNames;
+import io.quarry.platform.sim.PlatformSimulator;
+import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.support.Csrf;
+import io.quarry.support.QuarryIntegrationTest;
+import io.quarry.support.Services;
+import io.quarry.user.UserRepository;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.camel.ProducerTemplate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.core.env.Environment;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.test.context.TestPropertySource;
+
+/** Each reason a chain stops, each fault of the platform, and malformed messages. */
+@QuarryIntegrationTest
+@TestPropertySource(
+    properties = {
+      "quarry.mining.dead-letter-retries=0",
+      "quarry.mining.max-pages-per-run=6",
+      "quarry.mining.consecutive-batch-repeats-limit=3"
+    })
+class MiningStopsIT {
+
+  static final PlatformSimulator PLATFORM = PlatformSimulator.start(0);
+
+  @DynamicPropertySource
+  static void platform(DynamicPropertyRegistry registry) {
+    registry.add("quarry.platform.base-url", () -> PLATFORM.baseUrl().toString());
+  }
+
+  @Autowired UserRepository users;
+  @Autowired JdbcClient jdbc;
+  @Autowired ProducerTemplate camel;
+  @Autowired org.apache.camel.CamelContext routes;
+  @Autowired Environment environment;
+  @Autowired BusNames names;
+  @LocalServerPort int port;
+
+  @AfterEach
+  void reset() {
+    PLATFORM.reset();
+    for (String table :
+        List.of(
+            "dead_letter",
+            "scheduler_run",
+            "processed_message",
+            "analytics_daily",
+            "raw_item",
+            "app_user")) {
+      jdbc.sql("delete from " + table).update();
+    }
+  }
+
+  @Test
+  void stopsAfterTheMarkerRepeatsTooOften() throws Exception {
+    // A repeated page holds items already stored; with storage paused, only the repeat limit can
+    // stop it.
+    routes.getRouteController().stopRoute("posts-raw-storage");
+    try {
+      long user = mine("repeater", s -> s.pages(10).repeatMarkerFromPage(2));
+      assertThat(state(user))
+          .containsEntry("status", "stopped")
+          .containsEntry("stop_reason", "marker_repeated");
+      assertThat(PLATFORM.requests("repeater")).as("page 1, then page 2 three times").isEqualTo(4);
+    } finally {
+      routes.getRouteController().startRoute("posts-raw-storage");
+    }
+  }
+
+  @Test
+  void stopsWhenAMarkerOfThisRunComesBack() {
+    long user = mine("cycler", s -> s.pages(10).cycleAtPage(3));
+    assertThat(state(user))
+        .containsEntry("status", "stopped")
+        .containsEntry("stop_reason", "marker_cycle");
+  }
+
+  @Test
+  void stopsAtTheMaximumPagesPerRun() {
+    long user = mine("endless", s -> s.pages(50));
+    assertThat(state(user))
+        .containsEntry("stop_reason", "max_pages")
+        .containsEntry("pages_mined", 6L);
+  }
+
+  @Test
+  void stopsAtTheFirstPageThatHoldsOnlyStoredItems() {
+    long user = mine("incremental", s -> s.pages(3));
+    assertThat(state(user)).containsEntry("stop_reason", "end_of_data");
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> count("select count(*) from raw_item where user_id = " + user) == 60);
+    int requestsBefore = PLATFORM.requests("incremental");
+
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                "completed".equals(state(user).get("status"))
+                    && "no_new_data".equals(state(user).get("stop_reason")));
+    assertThat(PLATFORM.requests("incremental") - requestsBefore)
+        .as("pages fetched the second time")
+        .isEqualTo(1);
+  }
+
+  @Test
+  void aRateLimitDelaysTheContinuationWithoutCountingAsAnError() {
+    long started = System.nanoTime();
+    long user = mine("limited", s -> s.pages(2).rateLimited(1, Duration.ofSeconds(1)));
+    assertThat(state(user))
+        .containsEntry("status", "completed")
+        .containsEntry("stop_reason", "end_of_data");
+    assertThat(Duration.ofNanos(System.nanoTime() - started))
+        .isGreaterThanOrEqualTo(Duration.ofSeconds(1));
+    assertThat(count("select count(*) from dead_letter")).isZero();
+  }
+
+  @Test
+  void aForbiddenTokenStopsTheChainAndFlagsTheUser() {
+    long user = mine("forbidden", s -> s.pages(2).forbidden());
+    assertThat(state(user))
+        .containsEntry("status", "stopped")
+        .containsEntry("stop_reason", "unauthorized");
+    assertThat(
+            jdbc.sql("select needs_reauthorization from app_user where id = " + user)
+                .query(Boolean.class)
+                .single())
+        .isTrue();
+  }
+
+  @Test
+  void aShortServerErrorBurstIsRetriedInsideTheRoute() {
+    long user = mine("flaky", s -> s.pages(2).serverErrors(1));
+    assertThat(state(user)).containsEntry("status", "completed");
+    assertThat(count("select count(*) from dead_letter")).isZero();
+  }
+
+  @Test
+  void aMalformedResponseIsDeadLetteredAtOnceWithItsReason() {
+    long user = users.upsert("garbled", "t");
+    PLATFORM.user("garbled").pages(3).malformedAtPage(2);
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> count("select count(*) from dead_letter") == 1);
+    Map<String, Object> parked = jdbc.sql("select * from dead_letter").query().singleRow();
+    assertThat(parked.get("exception_class"))
+        .isEqualTo("io.quarry.platform.MalformedResponseException");
+    assertThat(parked.get("permanent")).isEqualTo(true);
+    assertThat(state(user)).containsEntry("status", "failed");
+    assertThat(PLATFORM.requests("garbled"))
+        .as("no redelivery of a permanent failure")
+        .isEqualTo(2);
+  }
+
+  @Test
+  void largePagesTravelGzipCompressedAndAreStoredIntact() {
+    long user = mine("huge", s -> s.pages(2).hugePages(8_000));
+    assertThat(state(user)).containsEntry("status", "completed");
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> count("select count(*) from raw_item where user_id = " + user) == 40);
+    assertThat(count("select min(length(item->>'payload')) from raw_item where user_id = " + user))
+        .isEqualTo(8_000);
+  }
+
+  @Test
+  void malformedMiningMessagesAreDeadLetteredWithTheirReasonAndTheConsumerGoesOn()
+      throws Exception {
+    String queue = names.miningQueue("posts");
+    try (Connection connection = Services.from(environment).amqp();
+        Channel channel = connection.createChannel()) {
+      AMQP.BasicProperties json =
+          new AMQP.BasicProperties.Builder()
+              .contentType("application/json")
+              .deliveryMode(2)
+              .build();
+      channel.basicPublish("", queue, json, "{not json".getBytes(StandardCharsets.UTF_8));
+      channel.basicPublish(
+          "",
+          queue,
+          json,
+          "{\"version\":1,\"stream\":\"posts\",\"runId\":\"7d5c4f1e-2a43-4b8c-9a57-0d6e5f1e2a43\",\"limit\":10,\"consecutiveBatchRepeatsLimit\":5}"
+              .getBytes(StandardCharsets.UTF_8));
+      channel.basicPublish(
+          "",
+          queue,
+          json,
+          "{\"version\":1,\"stream\":\"videos\",\"userId\":1,\"runId\":\"7d5c4f1e-2a43-4b8c-9a57-0d6e5f1e2a43\",\"limit\":10,\"consecutiveBatchRepeatsLimit\":5}"
+              .getBytes(StandardCharsets.UTF_8));
+    }
+    long user = mine("after-garbage", s -> s.pages(1));
+    assertThat(state(user)).containsEntry("status", "completed");
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> count("select count(*) from dead_letter") == 3);
+    List<String> reasons =
+        jdbc.sql("select reason from dead_letter order by id").query(String.class).list();
+    assertThat(reasons)
+        .anySatisfy(r -> assertThat(r).contains("not valid JSON"))
+        .anySatisfy(r -> assertThat(r).contains("userId"))
+        .anySatisfy(r -> assertThat(r).contains("unknown stream"));
+  }
+
+  @Test
+  void aParkedMessageIsReplayedThroughTheApiAndCompletesTheChain() {
+    long user = users.upsert("recovers", "t");
+    PLATFORM.user("recovers").pages(2).serverErrorsAlways();
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> count("select count(*) from dead_letter") == 1);
+    long id = jdbc.sql("select id from dead_letter").query(Long.class).single();
+
+    PLATFORM.reset();
+    PLATFORM.user("recovers").pages(2);
+    assertThat(
+            Csrf.post(port, "/api/dead-letters/" + id + "/replay", "viewer", "test-viewer-password")
+                .statusCode())
+        .isEqualTo(403);
+    var replay =
+        Csrf.post(port, "/api/dead-letters/" + id + "/replay", "admin", "test-admin-password");
+    assertThat(replay.statusCode()).isEqualTo(200);
+    assertThat(replay.body()).contains("\"replayed\":true");
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(() -> "completed".equals(state(user).get("status")));
+    assertThat(
+            jdbc.sql("select replayed_at is not null from dead_letter where id = " + id)
+                .query(Boolean.class)
+                .single())
+        .isTrue();
+  }
+
+  private long mine(
+      String externalId,
+      java.util.function.Consumer<io.quarry.platform.sim.UserScenario> scenario) {
+    long user = users.upsert(externalId, "t");
+    scenario.accept(PLATFORM.user(externalId));
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> !state(user).isEmpty() && !"in_progress".equals(state(user).get("status")));
+    return user;
+  }
+
+  private Map<String, Object> state(long user) {
+    List<Map<String, Object>> rows =
+        jdbc.sql("select * from mining_state where stream = 'posts' and user_id = :u")
+            .param("u", user)
+            .query()
+            .listOfRows();
+    return rows.isEmpty() ? Map.of() : rows.get(0);
+  }
+
+  private long count(String sql) {
+    return jdbc.sql(sql).query(Long.class).single();
+  }
+}
