@@ -148,7 +148,9 @@ public class Miner {
       return;
     }
     List<JsonNode> items = page.items();
-    if (!items.isEmpty() && rawItems.allStored(message.userId(), message.stream(), ids(items))) {
+    if (!items.isEmpty()
+        && rawItems.allStoredBefore(
+            message.userId(), message.stream(), message.runId(), ids(items))) {
       chain.stop(StopReason.NO_NEW_DATA, null);
       return;
     }

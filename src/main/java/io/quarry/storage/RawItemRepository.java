@@ -45,14 +45,19 @@ public class RawItemRepository {
         });
   }
 
-  /** True when every id is already stored (incremental mining stops there). */
-  public boolean allStored(long userId, String stream, List<String> ids) {
+  /**
+   * True when every id was already stored by an earlier run (incremental mining stops there). Items
+   * this run stored itself do not count: a page fetched again after a redelivery is not old data.
+   */
+  public boolean allStoredBefore(long userId, String stream, UUID runId, List<String> ids) {
     Long stored =
         jdbc.sql(
                 """
                 select count(*) from raw_item
                  where user_id = :user and stream = :stream and item_id = any(:ids)
+                   and run_id is distinct from :run
                 """)
+            .param("run", runId)
             .param("user", userId)
             .param("stream", stream)
             .param("ids", ids.toArray(String[]::new))

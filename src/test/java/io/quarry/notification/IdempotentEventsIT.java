@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.GetResponse;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
@@ -25,7 +24,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.camel.ProducerTemplate;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -175,30 +173,29 @@ class IdempotentEventsIT {
           event(RESEND, UUID.randomUUID()).getBytes(StandardCharsets.UTF_8));
       channel.waitForConfirmsOrDie(5_000);
 
-      AtomicReference<GetResponse> deadLetter = new AtomicReference<>();
+      // Dead-lettered at once with the parse error (never retried), then parked.
       await()
           .atMost(Duration.ofSeconds(15))
           .until(
-              () -> {
-                GetResponse response = channel.basicGet(dlq, true);
-                if (response != null) {
-                  deadLetter.set(response);
-                }
-                return deadLetter.get() != null;
-              });
-      assertThat(new String(deadLetter.get().getBody(), StandardCharsets.UTF_8))
+              () ->
+                  jdbc.sql("select count(*) from dead_letter where source_queue = :queue")
+                          .param("queue", "notification.integration-events-" + env)
+                          .query(Long.class)
+                          .single()
+                      == 1);
+      Map<String, Object> parked =
+          jdbc.sql("select * from dead_letter where source_queue = :queue")
+              .param("queue", "notification.integration-events-" + env)
+              .query()
+              .singleRow();
+      assertThat(new String((byte[]) parked.get("body"), StandardCharsets.UTF_8))
           .isEqualTo("{not json");
-      assertThat(deadLetter.get().getEnvelope().getRoutingKey()).isEqualTo(dlq);
-      @SuppressWarnings("unchecked")
-      List<Map<String, Object>> deaths =
-          (List<Map<String, Object>>) deadLetter.get().getProps().getHeaders().get("x-death");
-      assertThat(deaths).isNotEmpty();
-      assertThat(deaths.get(0).get("reason").toString()).isEqualTo("rejected");
-      assertThat(deaths.get(0).get("queue").toString())
-          .isEqualTo("notification.integration-events-" + env);
+      assertThat((String) parked.get("reason")).contains("Unexpected character");
+      assertThat(parked.get("route_id")).isEqualTo("notification-event");
+      assertThat(parked.get("permanent")).isEqualTo(true);
 
       await().atMost(Duration.ofSeconds(15)).until(() -> attempts(mail), attempts -> attempts >= 2);
-      assertThat(channel.basicGet(dlq, true)).as("only the garbage is dead-lettered").isNull();
+      assertThat(channel.messageCount(dlq)).as("nothing left waiting in the DLQ").isZero();
     }
   }
 

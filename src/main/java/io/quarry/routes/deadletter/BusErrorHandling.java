@@ -1,5 +1,6 @@
 package io.quarry.routes.deadletter;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
@@ -30,7 +31,10 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
   @Override
   public void configuration() {
     routeConfiguration(ID)
-        .onException(InvalidMessageException.class, MalformedResponseException.class)
+        .onException(
+            InvalidMessageException.class,
+            MalformedResponseException.class,
+            JsonProcessingException.class)
         .handled(true)
         .maximumRedeliveries(0)
         .useOriginalMessage()

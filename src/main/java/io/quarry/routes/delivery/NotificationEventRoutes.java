@@ -1,12 +1,15 @@
 package io.quarry.routes.delivery;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.notification.EmailRepository;
 import io.quarry.notification.NotificationConfig;
 import io.quarry.notification.WindowedIdempotentRepository;
 import io.quarry.outbox.IntegrationEvent;
+import io.quarry.routes.deadletter.BusErrorHandling;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.model.dataformat.JsonLibrary;
@@ -16,7 +19,7 @@ import org.springframework.stereotype.Component;
  * The notification side of the integration events: each event id is handled once within the
  * duplicate window (shared by all instances); the cleanup event deletes sent mail past retention,
  * the resend event puts failed mail with attempts left back in line for the sender. An event that
- * cannot be read or handled is rejected and the broker dead-letters it.
+ * cannot be read, or has an unknown type, is dead-lettered with the reason (BusErrorHandling).
  */
 @Component
 public class NotificationEventRoutes extends RouteBuilder {
@@ -24,12 +27,14 @@ public class NotificationEventRoutes extends RouteBuilder {
   public static final String HANDLE = "direct:notification-event";
 
   private final Endpoints endpoints;
+  private final BusNames names;
   private final QuarryProperties properties;
   private final MeterRegistry metrics;
 
   public NotificationEventRoutes(
-      Endpoints endpoints, QuarryProperties properties, MeterRegistry metrics) {
+      Endpoints endpoints, BusNames names, QuarryProperties properties, MeterRegistry metrics) {
     this.endpoints = endpoints;
+    this.names = names;
     this.properties = properties;
     this.metrics = metrics;
   }
@@ -42,11 +47,14 @@ public class NotificationEventRoutes extends RouteBuilder {
 
     from(endpoints.integrationEventsConsumer(1, 20))
         .routeId("notification-events")
-        .removeHeaders("Camel*")
+        .setProperty(
+            DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(names.notificationEventsQueue()))
         .to(HANDLE);
 
     from(HANDLE)
         .routeId("notification-event")
+        .routeConfigurationId(BusErrorHandling.ID)
+        .removeHeaders("Camel*")
         .unmarshal()
         .json(JsonLibrary.Jackson, IntegrationEvent.class)
         .idempotentConsumer(simple("${body.id}"))

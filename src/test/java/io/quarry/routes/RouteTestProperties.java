@@ -1,0 +1,31 @@
+package io.quarry.routes;
+
+import io.quarry.config.MiningProperties;
+import io.quarry.config.QuarryProperties;
+import io.quarry.config.StreamProperties;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** Just enough configuration to build the routes without Spring. */
+final class RouteTestProperties {
+
+  private RouteTestProperties() {}
+
+  static QuarryProperties withStream(String name, boolean parser) {
+    StreamProperties stream =
+        new StreamProperties(
+            "0 0 0 1 1 ? 2099",
+            "/users/{userId}/" + name,
+            100,
+            3,
+            parser,
+            List.of("raw-storage"),
+            0);
+    MiningProperties mining =
+        new MiningProperties(
+            1, 10, 1, 5, 100, 500, 65536, Duration.ofHours(1), 1, Duration.ofMillis(10), 0);
+    return new QuarryProperties(
+        "qa", null, null, null, null, Map.of(name, stream), null, Map.of(), null, null, mining);
+  }
+}
