@@ -3,21 +3,15 @@ package io.quarry.mining;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.quarry.platform.sim.PlatformSimulator;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.apache.camel.ProducerTemplate;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.TestPropertySource;
 
 /** The whole data path on the real broker and database against the simulated platform API. */
@@ -27,34 +21,12 @@ import org.springframework.test.context.TestPropertySource;
       "quarry.mining.dead-letter-retries=0",
       "quarry.streams.posts.pages-per-message=2"
     })
-class MiningPipelineIT {
+class MiningPipelineIT extends SimulatedPlatformTest {
 
-  static final PlatformSimulator PLATFORM = PlatformSimulator.start(0);
   static final int ITEMS_PER_PAGE = 20;
 
-  @DynamicPropertySource
-  static void platform(DynamicPropertyRegistry registry) {
-    registry.add("quarry.platform.base-url", () -> PLATFORM.baseUrl().toString());
-  }
-
   @Autowired UserRepository users;
-  @Autowired JdbcClient jdbc;
   @Autowired ProducerTemplate camel;
-
-  @AfterEach
-  void reset() {
-    PLATFORM.reset();
-    for (String table :
-        List.of(
-            "dead_letter",
-            "scheduler_run",
-            "processed_message",
-            "analytics_daily",
-            "raw_item",
-            "app_user")) {
-      jdbc.sql("delete from " + table).update();
-    }
-  }
 
   @Test
   void fiftyUsersAreMinedCompletelyAndOneUsersTroubleStaysItsOwn() {
@@ -189,18 +161,5 @@ class MiningPipelineIT {
         .param("e", externalId)
         .query(Long.class)
         .single();
-  }
-
-  private Map<String, Object> state(long user) {
-    List<Map<String, Object>> rows =
-        jdbc.sql("select * from mining_state where stream = 'posts' and user_id = :u")
-            .param("u", user)
-            .query()
-            .listOfRows();
-    return rows.isEmpty() ? Map.of() : rows.get(0);
-  }
-
-  private long count(String sql) {
-    return jdbc.sql(sql).query(Long.class).single();
   }
 }

@@ -7,7 +7,6 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import io.quarry.bus.BusNames;
-import io.quarry.platform.sim.PlatformSimulator;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.support.Csrf;
 import io.quarry.support.QuarryIntegrationTest;
@@ -18,14 +17,10 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.apache.camel.ProducerTemplate;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.core.env.Environment;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.test.context.TestPropertySource;
 
 /** Each reason a chain stops, each fault of the platform, and malformed messages. */
@@ -36,37 +31,14 @@ import org.springframework.test.context.TestPropertySource;
       "quarry.mining.max-pages-per-run=6",
       "quarry.mining.consecutive-batch-repeats-limit=3"
     })
-class MiningStopsIT {
-
-  static final PlatformSimulator PLATFORM = PlatformSimulator.start(0);
-
-  @DynamicPropertySource
-  static void platform(DynamicPropertyRegistry registry) {
-    registry.add("quarry.platform.base-url", () -> PLATFORM.baseUrl().toString());
-  }
+class MiningStopsIT extends SimulatedPlatformTest {
 
   @Autowired UserRepository users;
-  @Autowired JdbcClient jdbc;
   @Autowired ProducerTemplate camel;
   @Autowired org.apache.camel.CamelContext routes;
   @Autowired Environment environment;
   @Autowired BusNames names;
   @LocalServerPort int port;
-
-  @AfterEach
-  void reset() {
-    PLATFORM.reset();
-    for (String table :
-        List.of(
-            "dead_letter",
-            "scheduler_run",
-            "processed_message",
-            "analytics_daily",
-            "raw_item",
-            "app_user")) {
-      jdbc.sql("delete from " + table).update();
-    }
-  }
 
   @Test
   void stopsAfterTheMarkerRepeatsTooOften() throws Exception {
@@ -262,18 +234,5 @@ class MiningStopsIT {
         .atMost(Duration.ofSeconds(30))
         .until(() -> !state(user).isEmpty() && !"in_progress".equals(state(user).get("status")));
     return user;
-  }
-
-  private Map<String, Object> state(long user) {
-    List<Map<String, Object>> rows =
-        jdbc.sql("select * from mining_state where stream = 'posts' and user_id = :u")
-            .param("u", user)
-            .query()
-            .listOfRows();
-    return rows.isEmpty() ? Map.of() : rows.get(0);
-  }
-
-  private long count(String sql) {
-    return jdbc.sql(sql).query(Long.class).single();
   }
 }
