@@ -41,6 +41,39 @@ class MiningStopsIT extends SimulatedPlatformTest {
   @LocalServerPort int port;
 
   @Test
+  void adClicksPassThroughTheParserBeforeTheyAreStored() {
+    long user = users.upsert("clicker", "t");
+    PLATFORM.user("clicker").pages(2);
+    camel.sendBody(StreamSchedulerRoutes.worker("ad-clicks"), null);
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                count(
+                        "select count(*) from raw_item where stream = 'ad-clicks' and user_id = "
+                            + user)
+                    == 40);
+    assertThat(
+            count(
+                "select count(*) from raw_item where stream = 'ad-clicks' and item->>'cost' !~ '^[0-9]+\\.[0-9]{4}$'"))
+        .as("every cost normalised to four decimals")
+        .isZero();
+    assertThat(
+            count(
+                "select count(*) from raw_item where stream = 'ad-clicks' and item->>'adId' <> lower(item->>'adId')"))
+        .isZero();
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                count(
+                        "select coalesce(sum(items), 0) from analytics_daily where stream = 'ad-clicks' and user_id = "
+                            + user)
+                    == 40);
+  }
+
+  @Test
   void stopsAfterTheMarkerRepeatsTooOften() throws Exception {
     // A repeated page holds items already stored; with storage paused, only the repeat limit can
     // stop it.
