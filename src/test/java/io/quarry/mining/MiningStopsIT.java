@@ -29,7 +29,8 @@ import org.springframework.test.context.TestPropertySource;
     properties = {
       "quarry.mining.dead-letter-retries=0",
       "quarry.mining.max-pages-per-run=6",
-      "quarry.mining.consecutive-batch-repeats-limit=3"
+      "quarry.mining.consecutive-batch-repeats-limit=3",
+      "quarry.platform.read-timeout=1s"
     })
 class MiningStopsIT extends SimulatedPlatformTest {
 
@@ -156,6 +157,25 @@ class MiningStopsIT extends SimulatedPlatformTest {
     long user = mine("flaky", s -> s.pages(2).serverErrors(1));
     assertThat(state(user)).containsEntry("status", "completed");
     assertThat(PLATFORM.requests("flaky")).as("the 500, its redelivery, page 2").isEqualTo(3);
+  }
+
+  @Test
+  void aTimeoutIsTransientRetriedThenDeadLettered() {
+    PLATFORM.latency(Duration.ofMillis(1_500)); // longer than quarry.platform.read-timeout
+    long user = users.upsert("slowpoke", "t");
+    PLATFORM.user("slowpoke").pages(1);
+    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> count("select count(*) from dead_letter") == 1);
+    Map<String, Object> parked = jdbc.sql("select * from dead_letter").query().singleRow();
+    assertThat(parked.get("exception_class"))
+        .isEqualTo("io.quarry.platform.TransientPlatformException");
+    assertThat(parked.get("permanent")).isEqualTo(false);
+    assertThat((String) parked.get("reason")).containsIgnoringCase("time");
+    assertThat(state(user)).containsEntry("status", "failed");
+    assertThat(PLATFORM.requests("slowpoke")).as("the first try and one redelivery").isEqualTo(2);
   }
 
   @Test
