@@ -34,7 +34,7 @@ class ComposeFileTest {
   private static final Path APPLICATION_YAML = Path.of("src/main/resources/application.yaml");
 
   private static final List<String> SERVICES =
-      List.of("rabbitmq", "postgres", "quarry", "prometheus", "grafana");
+      List.of("rabbitmq", "postgres", "platform-sim", "quarry", "prometheus", "grafana");
   private static final List<String> LAYERS =
       List.of("dependencies", "spring-boot-loader", "snapshot-dependencies", "application");
 
