@@ -36,6 +36,14 @@ public class UserRepository {
         .single();
   }
 
+  /** Where the user's digest mail goes. */
+  public void setEmail(long userId, String email) {
+    jdbc.sql("update app_user set email = :email, updated_at = now() where id = :id")
+        .param("email", email)
+        .param("id", userId)
+        .update();
+  }
+
   /** The user's access token in clear, for the platform call only; never log it. */
   public Optional<String> accessToken(long userId) {
     return jdbc.sql("select access_token from app_user where id = :id and access_token is not null")

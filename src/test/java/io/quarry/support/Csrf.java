@@ -16,6 +16,12 @@ public final class Csrf {
 
   /** POSTs with credentials and a valid CSRF token. */
   public static HttpResponse<String> post(int port, String path, String user, String password) {
+    return post(port, path, user, password, null);
+  }
+
+  /** POSTs a JSON body with credentials and a valid CSRF token. */
+  public static HttpResponse<String> post(
+      int port, String path, String user, String password, String json) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     String auth = Http.basic(user, password);
     try {
@@ -36,7 +42,11 @@ public final class Csrf {
               .header("Authorization", auth)
               .header("Cookie", "XSRF-TOKEN=" + token)
               .header("X-XSRF-TOKEN", token)
-              .POST(HttpRequest.BodyPublishers.noBody())
+              .header("Content-Type", "application/json")
+              .POST(
+                  json == null
+                      ? HttpRequest.BodyPublishers.noBody()
+                      : HttpRequest.BodyPublishers.ofString(json))
               .build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException e) {
