@@ -55,7 +55,7 @@ public class TopologyDeclarer implements InitializingBean, ConnectionListener {
     }
     try {
       declare(connection);
-      log.info("Re-declared the topology on a new broker connection");
+      log.debug("Re-declared the topology on a new broker connection");
     } catch (RuntimeException e) {
       log.error("Could not re-declare the topology on a new connection: {}", e.getMessage());
     }

@@ -144,6 +144,9 @@ public class Miner {
           message.stream(),
           e.status());
       states.flagReauthorization(message.userId());
+      metrics
+          .counter("quarry.mining.reauthorization.needed", "stream", message.stream())
+          .increment();
       chain.stop(StopReason.UNAUTHORIZED, "HTTP " + e.status());
       return;
     }
