@@ -5,10 +5,14 @@ import java.security.KeyManagementException;
 import java.security.KeyStore;
 import java.security.KeyStoreException;
 import java.security.NoSuchAlgorithmException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
+import org.springframework.beans.factory.DisposableBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Primary;
@@ -23,10 +27,14 @@ public class RabbitConfig {
 
   @Bean(destroyMethod = "destroy")
   @Primary
-  public CachingConnectionFactory rabbitConnectionFactory(QuarryProperties properties) {
+  public CachingConnectionFactory rabbitConnectionFactory(
+      QuarryProperties properties, ConsumerThreads consumerThreads) {
     CachingConnectionFactory factory =
         new CachingConnectionFactory(amqpConnectionFactory(properties.rabbitmq()));
     factory.setConnectionNameStrategy(cf -> "quarry-" + properties.environment());
+    // Camel's listener container runs each consumer on the connection's dispatch pool, which
+    // amqp-client sizes to the processors (2 here): every consumer gets a thread of its own.
+    factory.setExecutor(consumerThreads.executor);
     factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
     factory.setPublisherReturns(true);
     factory.setChannelCacheSize(32);
@@ -39,6 +47,31 @@ public class RabbitConfig {
     template.setUsePublisherConnection(true);
     template.setMandatory(true);
     return template;
+  }
+
+  @Bean
+  ConsumerThreads consumerThreads() {
+    return new ConsumerThreads();
+  }
+
+  /**
+   * The threads that run listener code, one per busy consumer; not an {@code Executor} bean, so
+   * that Spring's own task executor is left alone.
+   */
+  static final class ConsumerThreads implements DisposableBean {
+    private final AtomicInteger count = new AtomicInteger();
+    final ExecutorService executor =
+        Executors.newCachedThreadPool(
+            task -> {
+              Thread thread = new Thread(task, "amqp-consumer-" + count.incrementAndGet());
+              thread.setDaemon(true);
+              return thread;
+            });
+
+    @Override
+    public void destroy() {
+      executor.shutdown();
+    }
   }
 
   static ConnectionFactory amqpConnectionFactory(QuarryProperties.Rabbitmq rabbit) {
