@@ -99,7 +99,7 @@ class MiningPipelineIT extends SimulatedPlatformTest {
                 count(
                         "select count(*) from dead_letter where source_queue like 'posts-mining-queue-%'")
                     == 1);
-    Map<String, Object> parked = jdbc.sql("select * from dead_letter").query().singleRow();
+    Map<String, Object> parked = jdbc.sql("select *" + MINING_DEAD_LETTERS).query().singleRow();
     assertThat((String) parked.get("reason")).contains("500");
     assertThat(parked.get("exception_class"))
         .isEqualTo("io.quarry.platform.TransientPlatformException");

@@ -136,7 +136,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
         .containsEntry("stop_reason", "end_of_data");
     assertThat(Duration.ofNanos(System.nanoTime() - started))
         .isGreaterThanOrEqualTo(Duration.ofSeconds(1));
-    assertThat(count("select count(*) from dead_letter")).isZero();
+    assertThat(count("select count(*)" + MINING_DEAD_LETTERS)).isZero();
   }
 
   @Test
@@ -168,8 +168,8 @@ class MiningStopsIT extends SimulatedPlatformTest {
 
     await()
         .atMost(Duration.ofSeconds(30))
-        .until(() -> count("select count(*) from dead_letter") == 1);
-    Map<String, Object> parked = jdbc.sql("select * from dead_letter").query().singleRow();
+        .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 1);
+    Map<String, Object> parked = jdbc.sql("select *" + MINING_DEAD_LETTERS).query().singleRow();
     assertThat(parked.get("exception_class"))
         .isEqualTo("io.quarry.platform.TransientPlatformException");
     assertThat(parked.get("permanent")).isEqualTo(false);
@@ -185,8 +185,8 @@ class MiningStopsIT extends SimulatedPlatformTest {
     camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
     await()
         .atMost(Duration.ofSeconds(20))
-        .until(() -> count("select count(*) from dead_letter") == 1);
-    Map<String, Object> parked = jdbc.sql("select * from dead_letter").query().singleRow();
+        .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 1);
+    Map<String, Object> parked = jdbc.sql("select *" + MINING_DEAD_LETTERS).query().singleRow();
     assertThat(parked.get("exception_class"))
         .isEqualTo("io.quarry.platform.MalformedResponseException");
     assertThat(parked.get("permanent")).isEqualTo(true);
@@ -237,9 +237,9 @@ class MiningStopsIT extends SimulatedPlatformTest {
 
     await()
         .atMost(Duration.ofSeconds(20))
-        .until(() -> count("select count(*) from dead_letter") == 3);
+        .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 3);
     List<String> reasons =
-        jdbc.sql("select reason from dead_letter order by id").query(String.class).list();
+        jdbc.sql("select reason" + MINING_DEAD_LETTERS + " order by id").query(String.class).list();
     assertThat(reasons)
         .anySatisfy(r -> assertThat(r).contains("not valid JSON"))
         .anySatisfy(r -> assertThat(r).contains("userId"))
@@ -253,8 +253,8 @@ class MiningStopsIT extends SimulatedPlatformTest {
     camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
     await()
         .atMost(Duration.ofSeconds(20))
-        .until(() -> count("select count(*) from dead_letter") == 1);
-    long id = jdbc.sql("select id from dead_letter").query(Long.class).single();
+        .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 1);
+    long id = jdbc.sql("select id" + MINING_DEAD_LETTERS).query(Long.class).single();
 
     PLATFORM.reset();
     PLATFORM.user("recovers").pages(2);

@@ -49,6 +49,13 @@ abstract class SimulatedPlatformTest {
     return rows.isEmpty() ? Map.of() : rows.get(0);
   }
 
+  /**
+   * Where clause of the dead letters of the mining queues: a late message of an earlier test (a
+   * subscriber's batch of a user that test deleted) may be parked meanwhile, never from here.
+   */
+  static final String MINING_DEAD_LETTERS =
+      " from dead_letter where source_queue like 'posts-mining-queue-%'";
+
   long count(String sql) {
     return jdbc.sql(sql).query(Long.class).single();
   }
