@@ -144,4 +144,30 @@ final class BenchSupport {
     System.out.println(String.format(Locale.ROOT, format, args));
     System.out.flush();
   }
+
+  /** Something a benchmark runs that may throw. */
+  interface Body {
+    void run() throws Exception;
+  }
+
+  /**
+   * Runs a benchmark's main body, cleans up whatever happens (also on Ctrl-C) and exits with 1 if
+   * it failed.
+   */
+  static void runMain(String benchmark, Body body, Runnable cleanUp) {
+    Thread cleanup = new Thread(cleanUp, "bench-cleanup");
+    Runtime.getRuntime().addShutdownHook(cleanup);
+    int status = 0;
+    try {
+      body.run();
+    } catch (Exception | AssertionError e) {
+      System.out.println(benchmark + " benchmark FAILED: " + e);
+      e.printStackTrace(System.out);
+      status = 1;
+    } finally {
+      Runtime.getRuntime().removeShutdownHook(cleanup);
+      cleanUp.run();
+    }
+    System.exit(status);
+  }
 }

@@ -89,20 +89,7 @@ public final class FanoutBenchmark {
 
   public static void main(String[] args) {
     FanoutBenchmark benchmark = new FanoutBenchmark(Settings.fromSystemProperties());
-    Thread cleanup = new Thread(benchmark::cleanUp, "bench-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
-    int status = 0;
-    try {
-      benchmark.run();
-    } catch (Exception | AssertionError e) {
-      System.out.println("fanout benchmark FAILED: " + e);
-      e.printStackTrace(System.out);
-      status = 1;
-    } finally {
-      Runtime.getRuntime().removeShutdownHook(cleanup);
-      benchmark.cleanUp();
-    }
-    System.exit(status);
+    BenchSupport.runMain("fanout", benchmark::run, benchmark::cleanUp);
   }
 
   private void run() throws Exception {

@@ -176,20 +176,7 @@ public final class MiningBenchmark {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
     MiningBenchmark benchmark = new MiningBenchmark(settings);
-    Thread cleanup = new Thread(benchmark::cleanUp, "bench-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
-    int status = 0;
-    try {
-      benchmark.run();
-    } catch (Exception | AssertionError e) {
-      System.out.println("mining benchmark FAILED: " + e);
-      e.printStackTrace(System.out);
-      status = 1;
-    } finally {
-      Runtime.getRuntime().removeShutdownHook(cleanup);
-      benchmark.cleanUp();
-    }
-    System.exit(status);
+    BenchSupport.runMain("mining", benchmark::run, benchmark::cleanUp);
   }
 
   private void run() throws Exception {

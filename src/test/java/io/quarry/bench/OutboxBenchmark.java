@@ -104,22 +104,9 @@ public final class OutboxBenchmark {
     this.settings = settings;
   }
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
     OutboxBenchmark benchmark = new OutboxBenchmark(Settings.fromSystemProperties());
-    Thread cleanup = new Thread(benchmark::cleanUp, "bench-cleanup");
-    Runtime.getRuntime().addShutdownHook(cleanup);
-    int status = 0;
-    try {
-      benchmark.run();
-    } catch (Exception | AssertionError e) {
-      System.out.println("outbox benchmark FAILED: " + e);
-      e.printStackTrace(System.out);
-      status = 1;
-    } finally {
-      Runtime.getRuntime().removeShutdownHook(cleanup);
-      benchmark.cleanUp();
-    }
-    System.exit(status);
+    BenchSupport.runMain("outbox", benchmark::run, benchmark::cleanUp);
   }
 
   private void run() throws Exception {
