@@ -155,11 +155,31 @@ final class BenchSupport {
    * it failed.
    */
   static void runMain(String benchmark, Body body, Runnable cleanUp) {
+    runMainWithResult(
+        benchmark,
+        () -> {
+          body.run();
+          return null;
+        },
+        cleanUp);
+  }
+
+  /** A benchmark's main body that returns its RESULT line. */
+  interface ResultBody {
+    String run() throws Exception;
+  }
+
+  /**
+   * Like {@link #runMain}, and prints the body's RESULT line after the clean-up, so that it stays
+   * the last line of the output whatever the clean-up logs.
+   */
+  static void runMainWithResult(String benchmark, ResultBody body, Runnable cleanUp) {
     Thread cleanup = new Thread(cleanUp, "bench-cleanup");
     Runtime.getRuntime().addShutdownHook(cleanup);
     int status = 0;
+    String result = null;
     try {
-      body.run();
+      result = body.run();
     } catch (Exception | AssertionError e) {
       System.out.println(benchmark + " benchmark FAILED: " + e);
       e.printStackTrace(System.out);
@@ -167,6 +187,9 @@ final class BenchSupport {
     } finally {
       Runtime.getRuntime().removeShutdownHook(cleanup);
       cleanUp.run();
+    }
+    if (result != null) {
+      say("%s", result);
     }
     System.exit(status);
   }

@@ -89,10 +89,11 @@ public final class FanoutBenchmark {
 
   public static void main(String[] args) {
     FanoutBenchmark benchmark = new FanoutBenchmark(Settings.fromSystemProperties());
-    BenchSupport.runMain("fanout", benchmark::run, benchmark::cleanUp);
+    BenchSupport.runMainWithResult("fanout", benchmark::run, benchmark::cleanUp);
   }
 
-  private void run() throws Exception {
+  /** Runs the benchmark and returns its RESULT line. */
+  private String run() throws Exception {
     say("Fan-out benchmark, environment and schema '%s'", name);
     BenchSupport.describeMachine(services);
     List<String> perftest = perftestCommand();
@@ -212,7 +213,8 @@ public final class FanoutBenchmark {
         cpu.of("postgres"),
         cpu.machineBusyPercent(),
         Runtime.getRuntime().availableProcessors());
-    say(
+    return String.format(
+        Locale.ROOT,
         "RESULT fanout users_per_s=%.0f perftest_msgs_per_s=%.0f ratio=%.3f tick_s=%.2f read_s=%.2f"
             + " claim_s=%.2f publish_s=%.2f await_confirms_s=%.2f publish_msgs_per_s=%.0f"
             + " users=%d batch=%d message_bytes=%d rounds=%d",

@@ -176,10 +176,11 @@ public final class MiningBenchmark {
       System.setProperty("sun.net.httpserver.nodelay", "true");
     }
     MiningBenchmark benchmark = new MiningBenchmark(settings);
-    BenchSupport.runMain("mining", benchmark::run, benchmark::cleanUp);
+    BenchSupport.runMainWithResult("mining", benchmark::run, benchmark::cleanUp);
   }
 
-  private void run() throws Exception {
+  /** Runs the benchmark and returns its RESULT line. */
+  private String run() throws Exception {
     say("Mining benchmark, environment and schema '%s'", name);
     BenchSupport.describeMachine(services);
     Duration latency = Duration.ofMillis(settings.latencyMillis());
@@ -245,13 +246,14 @@ public final class MiningBenchmark {
     say(
         "listener threads: %s",
         listenerPool == null
-            ? "as in production (camel-spring-rabbitmq's DirectMessageListenerContainer runs every"
-                + " listener on the consumer connection's amqp-client pool: "
+            ? "Quarry's own (camel-spring-rabbitmq's DirectMessageListenerContainer runs every"
+                + " listener on the connection factory's executor; without one, amqp-client's pool"
+                + " of max(1, processors) = "
                 + Math.max(1, Runtime.getRuntime().availableProcessors())
-                + " threads on this machine)"
+                + " threads)"
             : settings.listenerThreads()
-                + " (NOT production: -Dbench.mining.listener-threads gives the connection factory"
-                + " an executor of that size, to measure that change)");
+                + " (NOT production: -Dbench.mining.listener-threads replaces the connection"
+                + " factory's executor with a fixed pool of that size)");
 
     if (settings.warmupUsers() > 0) {
       Round warmup = round("warm", settings.warmupUsers(), false);
@@ -353,27 +355,35 @@ public final class MiningBenchmark {
         "  concurrency reached  %.1f miners busy on average (%.1f waiting for the API), %.1f"
             + " subscribers busy, %d distinct listener threads",
         threads.miners(), threads.fetching(), threads.subscribers(), threads.listenerThreads());
-    say(
-        "  CPU per page         %.2f ms (Quarry %.2f, PostgreSQL %.2f, RabbitMQ %.2f, other %.2f;"
-            + " the simulated API's %.2f not counted): %d cores allow ~%s pages/s",
-        cpuPerPage,
-        typical.cpuMillisPerPage(quarryPercent),
-        typical.cpuMillisPerPage(cpu.of("postgres")),
-        typical.cpuMillisPerPage(cpu.of("rabbitmq")),
-        typical.cpuMillisPerPage(cpu.of("other")),
-        typical.cpuMillisPerPage(typical.simulatorPercent()),
-        Runtime.getRuntime().availableProcessors(),
-        f0(cpuLimit));
+    if (complete) {
+      say(
+          "  CPU per page         %.2f ms (Quarry %.2f, PostgreSQL %.2f, RabbitMQ %.2f, other %.2f;"
+              + " the simulated API's %.2f not counted): %d cores allow ~%s pages/s",
+          cpuPerPage,
+          typical.cpuMillisPerPage(quarryPercent),
+          typical.cpuMillisPerPage(cpu.of("postgres")),
+          typical.cpuMillisPerPage(cpu.of("rabbitmq")),
+          typical.cpuMillisPerPage(cpu.of("other")),
+          typical.cpuMillisPerPage(typical.simulatorPercent()),
+          Runtime.getRuntime().availableProcessors(),
+          f0(cpuLimit));
+    } else {
+      say(
+          "  CPU per page         %.2f ms per page mined (storage mostly not done yet: no CPU"
+              + " ceiling can be drawn from a round stopped at the time limit)",
+          cpuPerPage);
+    }
     say(
         "  target               >= %s pages/s: %s",
         f0(TARGET_PAGES_PER_SECOND), BenchSupport.verdict(pagesPerSecond, TARGET_PAGES_PER_SECOND));
     say("  bottleneck           %s", bottleneck);
-    say(
+    return String.format(
+        Locale.ROOT,
         "RESULT mining pages_per_s=%.0f latency_limit_pages_per_s=%.0f ratio=%.3f seconds=%.1f"
             + " complete=%s mined_pages_per_s=%.0f users=%d pages=%d items=%d latency_ms=%d measured_latency_ms=%.1f"
             + " consumers=%d prefetch=%d pages_per_message=%d subscriber_consumers=%d pool_size=%d"
             + " listener_threads=%s busy_miners=%.1f simulator_threads=%d cpu_ms_per_page=%.2f"
-            + " cpu_limit_pages_per_s=%.0f cpu_busy_pct=%.0f quarry_cpu_pct=%.0f"
+            + " cpu_limit_pages_per_s=%s cpu_busy_pct=%.0f quarry_cpu_pct=%.0f"
             + " postgres_cpu_pct=%.0f rabbitmq_cpu_pct=%.0f simulator_cpu_pct=%.0f rounds=%d"
             + " bottleneck=%s",
         pagesPerSecond,
@@ -392,13 +402,11 @@ public final class MiningBenchmark {
         properties.streams().get(STREAM).pagesPerMessage(),
         mining.subscriberConsumers(),
         properties.database().poolSize(),
-        settings.listenerThreads() > 0
-            ? Integer.toString(settings.listenerThreads())
-            : "amqp-client-default",
+        settings.listenerThreads() > 0 ? Integer.toString(settings.listenerThreads()) : "quarry",
         threads.miners(),
         settings.simulatorThreads(),
         cpuPerPage,
-        cpuLimit,
+        complete ? String.format(Locale.ROOT, "%.0f", cpuLimit) : "na",
         cpu.machineBusyPercent(),
         quarryPercent,
         cpu.of("postgres"),
@@ -630,10 +638,11 @@ public final class MiningBenchmark {
           cores,
           settings.listenerThreads() > 0
               ? settings.listenerThreads() + " threads of the benchmark's executor"
-              : "amqp-client's consumer pool of max(1, processors) = "
+              : "the connection factory's executor (camel-spring-rabbitmq's default"
+                  + " DirectMessageListenerContainer calls listeners on it; without one,"
+                  + " amqp-client's pool of max(1, processors) = "
                   + Math.max(1, cores)
-                  + " threads (camel-spring-rabbitmq's default DirectMessageListenerContainer"
-                  + " calls listeners on it; the connection factory sets no executor)",
+                  + " threads)",
           measuredLatency,
           f0(threads.fetching() * 1000.0 / measuredLatency));
     }
@@ -844,9 +853,9 @@ public final class MiningBenchmark {
   }
 
   /**
-   * Gives Quarry's connection factory an executor for its connections' consumer dispatch (what
-   * {@code CachingConnectionFactory.setExecutor} does in production code), so that the listeners of
-   * a DirectMessageListenerContainer run on that many threads instead of amqp-client's default.
+   * Replaces the executor of Quarry's connection factory (its connections' consumer dispatch, on
+   * which a DirectMessageListenerContainer runs its listeners) with a fixed pool, to measure how
+   * the listener threads limit mining.
    */
   private record ListenerExecutor(ExecutorService pool) implements BeanPostProcessor {
     @Override
@@ -868,10 +877,12 @@ public final class MiningBenchmark {
       producer = null;
     }
     if (context != null) {
-      // Stopping 3 x consumers DirectMessageListenerContainer consumers logs a warning per
-      // consumer whose cancel is not answered in time (their threads are busy): not a figure.
-      LoggingSystem.get(getClass().getClassLoader())
-          .setLogLevel("org.apache.camel.component.springrabbit", LogLevel.ERROR);
+      // Stopping 3 x consumers listener consumers logs a warning per consumer whose cancel is not
+      // answered in time (their threads are busy), and a round stopped at the time limit leaves
+      // deliveries in flight whose acks fail once their channels are closed: none is a figure.
+      LoggingSystem logging = LoggingSystem.get(getClass().getClassLoader());
+      logging.setLogLevel("org.apache.camel.component.springrabbit", LogLevel.OFF);
+      logging.setLogLevel("org.springframework.amqp", LogLevel.OFF);
       long start = System.nanoTime();
       context.close();
       say("(Quarry context closed in %.1f s)", (System.nanoTime() - start) / 1e9);
