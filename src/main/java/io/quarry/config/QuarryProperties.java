@@ -101,6 +101,9 @@ public record QuarryProperties(
    * @param password broker password
    * @param virtualHost virtual host
    * @param tls connect over TLS, verifying the server certificate and host name
+   * @param managementPort port of the management HTTP API on the same host (HTTPS when tls), read
+   *     for queue depths, consumers and rates
+   * @param managementPollInterval how often the queue figures are read from the management API
    */
   public record Rabbitmq(
       @NotBlank String host,
@@ -108,7 +111,9 @@ public record QuarryProperties(
       @NotBlank String username,
       @NotNull String password,
       @NotBlank String virtualHost,
-      boolean tls) {
+      boolean tls,
+      @Min(1) @Max(65535) int managementPort,
+      @NotNull Duration managementPollInterval) {
 
     @Override
     public String toString() {

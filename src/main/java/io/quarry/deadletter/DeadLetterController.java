@@ -11,9 +11,11 @@ import org.springframework.web.bind.annotation.ExceptionHandler;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 
 /** Parked dead letters: list (any logged-in user), replay and discard (admin role, CSRF token). */
 @RestController
@@ -65,6 +67,42 @@ public class DeadLetterController {
   @PostMapping("/{id}/discard")
   public Map<String, Object> discard(@PathVariable long id, Principal user) {
     return Map.of("id", id, "discarded", deadLetters.discard(id, user.getName()));
+  }
+
+  /** Several at once: {@code {"ids": [1, 2, 3]}}. */
+  public record Selection(List<Long> ids) {}
+
+  /** What a bulk action did: the ids it handled, those already handled and those unknown. */
+  public record BulkResult(List<Long> done, List<Long> alreadyHandled, List<Long> unknown) {}
+
+  @PostMapping("/replay")
+  public BulkResult replayAll(@RequestBody Selection selection, Principal user) {
+    return bulk(selection, id -> deadLetters.replay(id, user.getName()));
+  }
+
+  @PostMapping("/discard")
+  public BulkResult discardAll(@RequestBody Selection selection, Principal user) {
+    return bulk(selection, id -> deadLetters.discard(id, user.getName()));
+  }
+
+  private static BulkResult bulk(Selection selection, java.util.function.LongPredicate action) {
+    if (selection == null || selection.ids() == null || selection.ids().isEmpty()) {
+      throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "ids must name at least one");
+    }
+    if (selection.ids().size() > 500) {
+      throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "at most 500 ids at once");
+    }
+    List<Long> done = new java.util.ArrayList<>();
+    List<Long> handled = new java.util.ArrayList<>();
+    List<Long> unknown = new java.util.ArrayList<>();
+    for (long id : new java.util.LinkedHashSet<>(selection.ids())) {
+      try {
+        (action.test(id) ? done : handled).add(id);
+      } catch (DeadLetterService.UnknownDeadLetterException e) {
+        unknown.add(id);
+      }
+    }
+    return new BulkResult(done, handled, unknown);
   }
 
   @ExceptionHandler(DeadLetterService.UnknownDeadLetterException.class)

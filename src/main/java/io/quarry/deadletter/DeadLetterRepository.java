@@ -89,18 +89,28 @@ public class DeadLetterRepository {
         .list();
   }
 
-  public boolean markReplayed(long id) {
+  /** How many parked messages wait for a decision. */
+  public long openCount() {
     return jdbc.sql(
-                "update dead_letter set replayed_at = now() where id = :id and replayed_at is null and discarded_at is null")
+            "select count(*) from dead_letter where replayed_at is null and discarded_at is null")
+        .query(Long.class)
+        .single();
+  }
+
+  public boolean markReplayed(long id, String user) {
+    return jdbc.sql(
+                "update dead_letter set replayed_at = now(), handled_by = :user where id = :id and replayed_at is null and discarded_at is null")
             .param("id", id)
+            .param("user", user)
             .update()
         == 1;
   }
 
-  public boolean markDiscarded(long id) {
+  public boolean markDiscarded(long id, String user) {
     return jdbc.sql(
-                "update dead_letter set discarded_at = now() where id = :id and replayed_at is null and discarded_at is null")
+                "update dead_letter set discarded_at = now(), handled_by = :user where id = :id and replayed_at is null and discarded_at is null")
             .param("id", id)
+            .param("user", user)
             .update()
         == 1;
   }

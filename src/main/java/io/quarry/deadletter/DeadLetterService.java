@@ -44,14 +44,14 @@ public class DeadLetterService {
             new ConfirmedPublisher.Outgoing(
                 "", message.targetRoutingKey(), new Message(message.body(), properties))),
         10_000);
-    boolean marked = parked.markReplayed(id);
+    boolean marked = parked.markReplayed(id, user);
     log.info("Dead letter {} replayed to {} by {}", id, message.targetRoutingKey(), user);
     return marked;
   }
 
   public boolean discard(long id, String user) {
     parked.find(id).orElseThrow(() -> new UnknownDeadLetterException(id));
-    boolean marked = parked.markDiscarded(id);
+    boolean marked = parked.markDiscarded(id, user);
     log.info("Dead letter {} discarded by {}", id, user);
     return marked;
   }

@@ -177,6 +177,14 @@ public class Miner {
     MiningMessage next = chain.continuation();
     if (chain.stopped()) {
       states.finish(next, chain.stopReason(), chain.stopDetail());
+      metrics
+          .counter(
+              "quarry.mining.chains.stopped",
+              "stream",
+              next.stream(),
+              "reason",
+              chain.stopReason().code())
+          .increment();
       log.info(
           "Chain of user {} ({}) ended: {} after {} pages, {} items",
           next.userId(),

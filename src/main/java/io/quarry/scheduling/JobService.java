@@ -1,21 +1,29 @@
 package io.quarry.scheduling;
 
+import io.quarry.config.QuarryProperties;
 import io.quarry.maintenance.JobExecutionRepository;
 import io.quarry.maintenance.MaintenanceJobRunner;
+import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import org.apache.camel.ProducerTemplate;
 import org.quartz.CronTrigger;
 import org.quartz.JobDataMap;
 import org.quartz.Scheduler;
 import org.quartz.SchedulerException;
 import org.quartz.Trigger;
+import org.quartz.TriggerKey;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
 
 /**
- * What an operator can see and do with the maintenance jobs: their schedule and state, run one now,
- * pause and resume. Pausing acts on the cluster's job store, so it holds on every instance. Every
- * action is recorded with who did it.
+ * What an operator can see and do with the scheduled work, the maintenance jobs ({@code kind}
+ * maintenance) and the stream schedulers ({@code kind} stream, named {@code <stream>-scheduler}):
+ * their schedule and state, run one now, pause and resume. Pausing acts on the cluster's job store,
+ * so it holds on every instance. Every action is recorded with who did it in {@code job_action}.
  */
 @Service
 public class JobService {
@@ -30,28 +38,63 @@ public class JobService {
       Instant nextFireTime,
       Instant previousFireTime,
       String lastOutcome,
-      Instant lastRunAt) {}
+      Instant lastRunAt,
+      String kind) {}
+
+  /**
+   * Quartz group of the stream schedulers' triggers ({@code quartz://mining/<stream>-scheduler}).
+   */
+  public static final String STREAM_GROUP = "mining";
+
+  private static final String STREAM_SUFFIX = "-scheduler";
 
   private final MaintenanceJobs jobs;
   private final Scheduler scheduler;
   private final JobExecutionRepository executions;
+  private final QuarryProperties properties;
+  private final ProducerTemplate camel;
+  private final JdbcClient jdbc;
 
-  public JobService(MaintenanceJobs jobs, Scheduler scheduler, JobExecutionRepository executions) {
+  public JobService(
+      MaintenanceJobs jobs,
+      Scheduler scheduler,
+      JobExecutionRepository executions,
+      QuarryProperties properties,
+      ProducerTemplate camel,
+      JdbcClient jdbc) {
     this.jobs = jobs;
     this.scheduler = scheduler;
     this.executions = executions;
+    this.properties = properties;
+    this.camel = camel;
+    this.jdbc = jdbc;
   }
 
+  /** The maintenance jobs, then the stream schedulers. */
   public List<JobView> list() {
-    return jobs.all().stream().map(this::view).toList();
+    List<JobView> views = new ArrayList<>();
+    jobs.all().forEach(job -> views.add(view(job)));
+    properties.streams().keySet().stream().sorted().forEach(s -> views.add(streamView(s)));
+    return views;
   }
 
   public JobView get(String name) {
-    return view(job(name));
+    Optional<String> stream = stream(name);
+    return stream.isPresent() ? streamView(stream.get()) : view(job(name));
   }
 
-  /** Fires the job now on whichever instance picks it up; the run records {@code user}. */
+  /**
+   * Runs the job now; the run records {@code user}. A maintenance job fires through Quartz on
+   * whichever instance picks it up; a stream scheduler ticks at once on this instance (its overlap
+   * guard skips users whose chains are still running).
+   */
   public void trigger(String name, String user) {
+    Optional<String> stream = stream(name);
+    if (stream.isPresent()) {
+      camel.asyncSendBody(StreamSchedulerRoutes.worker(stream.get()), null);
+      executions.recordAction(stream.get() + STREAM_SUFFIX, "trigger", user);
+      return;
+    }
     MaintenanceJobs.Job job = job(name);
     JobDataMap data =
         new JobDataMap(
@@ -65,12 +108,24 @@ public class JobService {
   }
 
   public void pause(String name, String user) {
+    Optional<String> stream = stream(name);
+    if (stream.isPresent()) {
+      quartz(() -> scheduler.pauseTrigger(streamTrigger(stream.get())));
+      executions.recordAction(stream.get() + STREAM_SUFFIX, "pause", user);
+      return;
+    }
     MaintenanceJobs.Job job = job(name);
     quartz(() -> scheduler.pauseJob(job.jobKey()));
     executions.recordAction(job.name(), "pause", user);
   }
 
   public void resume(String name, String user) {
+    Optional<String> stream = stream(name);
+    if (stream.isPresent()) {
+      quartz(() -> scheduler.resumeTrigger(streamTrigger(stream.get())));
+      executions.recordAction(stream.get() + STREAM_SUFFIX, "resume", user);
+      return;
+    }
     MaintenanceJobs.Job job = job(name);
     quartz(() -> scheduler.resumeJob(job.jobKey()));
     executions.recordAction(job.name(), "resume", user);
@@ -93,7 +148,49 @@ public class JobService {
             ? trigger.getPreviousFireTime().toInstant()
             : null,
         last.map(JobExecutionRepository.JobExecution::outcome).orElse(null),
-        last.map(JobExecutionRepository.JobExecution::startedAt).orElse(null));
+        last.map(JobExecutionRepository.JobExecution::startedAt).orElse(null),
+        "maintenance");
+  }
+
+  private JobView streamView(String stream) {
+    TriggerKey key = streamTrigger(stream);
+    Trigger trigger = quartz(() -> scheduler.getTrigger(key));
+    String state = quartz(() -> scheduler.getTriggerState(key).name());
+    record LastRun(String outcome, Instant startedAt) {}
+    Optional<LastRun> last =
+        jdbc.sql(
+                "select outcome, started_at from scheduler_run where stream = :stream"
+                    + " order by started_at desc limit 1")
+            .param("stream", stream)
+            .query((rs, n) -> new LastRun(rs.getString(1), rs.getTimestamp(2).toInstant()))
+            .optional();
+    return new JobView(
+        stream + STREAM_SUFFIX,
+        trigger instanceof CronTrigger cron
+            ? cron.getCronExpression()
+            : properties.streams().get(stream).schedule(),
+        trigger != null ? trigger.getPriority() : Trigger.DEFAULT_PRIORITY,
+        null,
+        state,
+        trigger != null && trigger.getNextFireTime() != null
+            ? trigger.getNextFireTime().toInstant()
+            : null,
+        trigger != null && trigger.getPreviousFireTime() != null
+            ? trigger.getPreviousFireTime().toInstant()
+            : null,
+        last.map(LastRun::outcome).orElse(null),
+        last.map(LastRun::startedAt).orElse(null),
+        "stream");
+  }
+
+  /** {@code posts-scheduler} (or {@code posts}) names the scheduler of the stream posts. */
+  private Optional<String> stream(String name) {
+    String stream = name.endsWith(STREAM_SUFFIX) ? name.substring(0, name.length() - 10) : name;
+    return properties.streams().containsKey(stream) ? Optional.of(stream) : Optional.empty();
+  }
+
+  private static TriggerKey streamTrigger(String stream) {
+    return TriggerKey.triggerKey(stream + STREAM_SUFFIX, STREAM_GROUP);
   }
 
   private MaintenanceJobs.Job job(String name) {

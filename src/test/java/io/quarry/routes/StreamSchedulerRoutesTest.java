@@ -9,6 +9,7 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 
 import io.quarry.mining.MiningScheduler;
+import io.quarry.monitoring.PipelineMetrics;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import java.sql.SQLException;
 import java.util.List;
@@ -24,6 +25,7 @@ import org.mockito.ArgumentCaptor;
 class StreamSchedulerRoutesTest extends CamelTestSupport {
 
   private final MiningScheduler scheduler = mock(MiningScheduler.class);
+  private final PipelineMetrics metrics = mock(PipelineMetrics.class);
 
   @Override
   public boolean isUseAdviceWith() {
@@ -33,6 +35,7 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
   @Override
   protected RoutesBuilder createRouteBuilder() {
     context.getRegistry().bind("miningScheduler", scheduler);
+    context.getRegistry().bind("pipelineMetrics", metrics);
     // never used: the sql endpoint is mocked and skipped, but it must resolve
     context.getRegistry().bind("dataSource", mock(javax.sql.DataSource.class));
     return new StreamSchedulerRoutes(RouteTestProperties.withStream("posts", false));
@@ -61,6 +64,8 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
     verify(scheduler).fanOut(read.capture(), eq("posts"), any());
     assertThat(read.getValue()).isEqualTo(users);
     verify(scheduler, never()).failRun(any(), any(), any());
+    verify(metrics).tick("posts", "succeeded");
+    verify(metrics, never()).tick("posts", "failed");
   }
 
   @Test
@@ -76,6 +81,8 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
     verify(scheduler, never()).fanOut(anyList(), any(), any());
     ArgumentCaptor<Exception> error = ArgumentCaptor.forClass(Exception.class);
     verify(scheduler).failRun(eq("posts"), any(), error.capture());
+    verify(metrics).tick("posts", "failed");
+    verify(metrics, never()).tick("posts", "succeeded");
     assertThat(error.getValue()).hasMessageContaining("app_user");
   }
 }

@@ -3,6 +3,7 @@ package io.quarry.routes.scheduling;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
 import io.quarry.mining.MiningScheduler;
+import io.quarry.monitoring.PipelineMetrics;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 
@@ -46,8 +47,10 @@ public class StreamSchedulerRoutes extends RouteBuilder {
         .doTry()
         .to("sql:classpath:sql/active-users.sql")
         .bean(MiningScheduler.class, "fanOut")
+        .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)")
         .doCatch(Exception.class)
         .bean(MiningScheduler.class, "failRun")
+        .bean(PipelineMetrics.class, "tick(" + stream + ", failed)")
         .end();
   }
 }

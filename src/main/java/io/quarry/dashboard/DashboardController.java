@@ -1,0 +1,187 @@
+package io.quarry.dashboard;
+
+import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterRepository;
+import io.quarry.monitoring.BrokerQueues;
+import io.quarry.scheduling.JobService;
+import io.quarry.security.SecurityConfig;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ProblemDetail;
+import org.springframework.security.core.Authentication;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestParam;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
+
+/**
+ * The data behind {@code /dashboard}: who is looking, a summary the page polls every two seconds
+ * (jobs, stream runs, queues, users, dead letters), the paged history and a failure in full. All
+ * reads: the actions are the jobs and dead-letter APIs, which need the admin role.
+ */
+@RestController
+@RequestMapping("/api/dashboard")
+public class DashboardController {
+
+  private static final Duration SUMMARY_STALENESS = Duration.ofSeconds(1);
+  private static final int TOP_USERS = 10;
+  private static final int ATTENTION_USERS = 50;
+  private static final Set<String> KINDS = Set.of("job", "stream");
+  private static final Set<String> OUTCOMES = Set.of("running", "succeeded", "failed");
+
+  /** The logged-in user and whether the page should offer the admin actions. */
+  public record Me(String user, boolean admin) {}
+
+  /** Everything the page refreshes live. */
+  public record Summary(
+      Instant at,
+      List<JobService.JobView> jobs,
+      List<DashboardRepository.StreamRun> streams,
+      BrokerQueues.Snapshot queues,
+      List<DashboardRepository.UserChain> topUsers,
+      List<DashboardRepository.UserChain> attention,
+      long deadLettersOpen) {}
+
+  private final JobService jobs;
+  private final DashboardRepository dashboard;
+  private final DeadLetterRepository deadLetters;
+  private final BrokerQueues queues;
+  private final QuarryProperties properties;
+  private final AtomicReference<Summary> cached = new AtomicReference<>();
+
+  public DashboardController(
+      JobService jobs,
+      DashboardRepository dashboard,
+      DeadLetterRepository deadLetters,
+      BrokerQueues queues,
+      QuarryProperties properties) {
+    this.jobs = jobs;
+    this.dashboard = dashboard;
+    this.deadLetters = deadLetters;
+    this.queues = queues;
+    this.properties = properties;
+  }
+
+  @GetMapping("/me")
+  public Me me(Authentication user) {
+    boolean admin =
+        user.getAuthorities().stream()
+            .anyMatch(a -> a.getAuthority().equals("ROLE_" + SecurityConfig.ADMIN));
+    return new Me(user.getName(), admin);
+  }
+
+  /**
+   * The live part of the page. However many browsers poll it, the database and the broker's API are
+   * asked at most once a second: one summary is shared while it is fresh.
+   */
+  @GetMapping("/summary")
+  public Summary summary() {
+    Summary summary = cached.get();
+    if (summary == null || summary.at().plus(SUMMARY_STALENESS).isBefore(Instant.now())) {
+      synchronized (cached) {
+        summary = cached.get();
+        if (summary == null || summary.at().plus(SUMMARY_STALENESS).isBefore(Instant.now())) {
+          summary = read();
+          cached.set(summary);
+        }
+      }
+    }
+    return summary;
+  }
+
+  private Summary read() {
+    return new Summary(
+        Instant.now(),
+        jobs.list(),
+        properties.streams().keySet().stream()
+            .sorted()
+            .map(stream -> dashboard.latestRun(stream).orElse(null))
+            .filter(run -> run != null)
+            .toList(),
+        queues.snapshot(),
+        dashboard.topUsers(TOP_USERS),
+        dashboard.usersNeedingAttention(ATTENTION_USERS),
+        deadLetters.openCount());
+  }
+
+  /**
+   * Job executions and scheduler ticks, newest first. {@code kind} is {@code job} or {@code
+   * stream}, {@code name} a job or scheduler name ({@code posts-scheduler}), {@code from} / {@code
+   * to} ISO-8601 instants, {@code before} the {@code next} cursor of the previous page.
+   */
+  @GetMapping("/history")
+  public DashboardRepository.HistoryPage history(
+      @RequestParam(required = false) String kind,
+      @RequestParam(required = false) String name,
+      @RequestParam(required = false) String outcome,
+      @RequestParam(required = false) String from,
+      @RequestParam(required = false) String to,
+      @RequestParam(required = false) String before,
+      @RequestParam(defaultValue = "25") int limit) {
+    if (kind != null && !kind.isBlank() && !KINDS.contains(kind)) {
+      throw badRequest("kind must be job or stream");
+    }
+    if (outcome != null && !outcome.isBlank() && !OUTCOMES.contains(outcome)) {
+      throw badRequest("outcome must be running, succeeded or failed");
+    }
+    DashboardRepository.Cursor cursor;
+    try {
+      cursor = blank(before) ? null : DashboardRepository.Cursor.parse(before);
+    } catch (IllegalArgumentException e) {
+      throw badRequest("before: " + e.getMessage());
+    }
+    return dashboard.history(
+        new DashboardRepository.HistoryFilter(
+            blank(kind) ? null : kind,
+            blank(name) ? null : name,
+            blank(outcome) ? null : outcome,
+            instant("from", from),
+            instant("to", to),
+            cursor),
+        Math.min(Math.max(limit, 1), 200));
+  }
+
+  /** The error and stack trace of one job execution ({@code job}) or scheduler tick. */
+  @GetMapping("/history/{kind}/{id}")
+  public DashboardRepository.Failure failure(@PathVariable String kind, @PathVariable String id) {
+    if (!KINDS.contains(kind)) {
+      throw badRequest("kind must be job or stream");
+    }
+    return dashboard
+        .failure(kind, id)
+        .orElseThrow(
+            () -> new ResponseStatusException(HttpStatus.NOT_FOUND, "no " + kind + " run " + id));
+  }
+
+  @ExceptionHandler(JobService.UnknownJobException.class)
+  ProblemDetail unknown(JobService.UnknownJobException e) {
+    return ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, e.getMessage());
+  }
+
+  private static Instant instant(String parameter, String value) {
+    if (blank(value)) {
+      return null;
+    }
+    try {
+      return Instant.parse(value);
+    } catch (DateTimeParseException e) {
+      throw badRequest(parameter + " must be an ISO-8601 instant such as 2026-11-23T10:00:00Z");
+    }
+  }
+
+  private static boolean blank(String value) {
+    return value == null || value.isBlank();
+  }
+
+  private static ResponseStatusException badRequest(String reason) {
+    return new ResponseStatusException(HttpStatus.BAD_REQUEST, reason);
+  }
+}

@@ -1,0 +1,318 @@
+package io.quarry.dashboard;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Repository;
+
+/**
+ * The dashboard's read queries. History is paged by a keyset cursor (start time, id) over the
+ * {@code started_at} indexes of {@code job_execution} and {@code scheduler_run}, so a page costs
+ * the same with a hundred or a hundred thousand rows behind it.
+ */
+@Repository
+public class DashboardRepository {
+
+  /** One line of the history: a maintenance job execution or a stream scheduler tick. */
+  public record HistoryEntry(
+      String kind,
+      String name,
+      String id,
+      Instant startedAt,
+      Instant finishedAt,
+      String outcome,
+      String error,
+      String source,
+      String triggeredBy,
+      Integer usersScheduled,
+      Integer usersSkipped) {}
+
+  /** Which history lines to show; null fields do not filter. */
+  public record HistoryFilter(
+      String kind, String name, String outcome, Instant from, Instant to, Cursor before) {}
+
+  /** Position after the last line of a page: its start time and id. */
+  public record Cursor(Instant startedAt, String id) {
+
+    /** {@code <epoch micros>~<id>}, as {@link #toString()} writes it. */
+    public static Cursor parse(String text) {
+      int at = text.indexOf('~');
+      if (at < 1) {
+        throw new IllegalArgumentException("cursor must be <micros>~<id>");
+      }
+      long micros = Long.parseLong(text.substring(0, at));
+      return new Cursor(
+          Instant.ofEpochSecond(
+              Math.floorDiv(micros, 1_000_000), Math.floorMod(micros, 1_000_000) * 1_000L),
+          text.substring(at + 1));
+    }
+
+    @Override
+    public String toString() {
+      return (startedAt.getEpochSecond() * 1_000_000 + startedAt.getNano() / 1_000) + "~" + id;
+    }
+  }
+
+  /** A page of history and the cursor of the next (older) page, null on the last page. */
+  public record HistoryPage(List<HistoryEntry> entries, String next) {}
+
+  /** One failed run in full. */
+  public record Failure(String kind, String name, String id, String error, String stackTrace) {}
+
+  /** Where a stream's latest run stands: its tick and its chains by status. */
+  public record StreamRun(
+      String stream,
+      String runId,
+      Instant startedAt,
+      Instant finishedAt,
+      String outcome,
+      int usersRead,
+      int usersScheduled,
+      int usersSkipped,
+      Map<String, Long> chains) {}
+
+  /** A user's chain on one stream, for the top-N and the attention lists. */
+  public record UserChain(
+      long userId,
+      String externalId,
+      String stream,
+      String status,
+      long pagesMined,
+      long itemsMined,
+      String stopReason,
+      String lastError,
+      boolean needsReauthorization,
+      Instant updatedAt) {}
+
+  private final JdbcClient jdbc;
+
+  public DashboardRepository(JdbcClient jdbc) {
+    this.jdbc = jdbc;
+  }
+
+  public HistoryPage history(HistoryFilter filter, int limit) {
+    boolean jobs = filter.kind() == null || filter.kind().equals("job");
+    boolean ticks = filter.kind() == null || filter.kind().equals("stream");
+    Map<String, Object> params = new LinkedHashMap<>();
+    params.put("limit", limit + 1);
+    List<String> branches = new ArrayList<>();
+    if (jobs) {
+      branches.add(
+          branch(
+              """
+              select 'job' as kind, job_name as name, id::text as id, started_at, finished_at,
+                     outcome, left(error_message, 500) as error, trigger_source as source,
+                     triggered_by, null::integer as users_scheduled, null::integer as users_skipped
+                from job_execution""",
+              "job_name",
+              filter,
+              params));
+    }
+    if (ticks) {
+      branches.add(
+          branch(
+              """
+              select 'stream' as kind, stream || '-scheduler' as name, run_id::text as id,
+                     started_at, finished_at, outcome, left(error, 500) as error,
+                     'schedule' as source, null as triggered_by, users_scheduled, users_skipped
+                from scheduler_run""",
+              "stream || '-scheduler'",
+              filter,
+              params));
+    }
+    String sql =
+        "select * from ("
+            + String.join(" union all ", branches)
+            + ") history order by started_at desc, id desc limit :limit";
+    List<HistoryEntry> rows =
+        jdbc.sql(sql).params(params).query(DashboardRepository::historyEntry).list();
+    String next = null;
+    if (rows.size() > limit) {
+      rows = rows.subList(0, limit);
+      HistoryEntry last = rows.get(limit - 1);
+      next = new Cursor(last.startedAt(), last.id()).toString();
+    }
+    return new HistoryPage(List.copyOf(rows), next);
+  }
+
+  /**
+   * One branch of the history union, filtered and cut to the page size on its own, so that each
+   * branch walks its {@code started_at} index instead of the union sorting every row.
+   */
+  private static String branch(
+      String select, String nameColumn, HistoryFilter filter, Map<String, Object> params) {
+    List<String> where = new ArrayList<>();
+    if (filter.name() != null) {
+      where.add(nameColumn + " = :name");
+      params.put("name", filter.name());
+    }
+    if (filter.outcome() != null) {
+      where.add("outcome = :outcome");
+      params.put("outcome", filter.outcome());
+    }
+    if (filter.from() != null) {
+      where.add("started_at >= :from");
+      params.put("from", Timestamp.from(filter.from()));
+    }
+    if (filter.to() != null) {
+      where.add("started_at < :to");
+      params.put("to", Timestamp.from(filter.to()));
+    }
+    String idColumn = select.contains("run_id::text") ? "run_id::text" : "id::text";
+    if (filter.before() != null) {
+      where.add(
+          "started_at <= :beforeAt and (started_at < :beforeAt or " + idColumn + " < :beforeId)");
+      params.put("beforeAt", Timestamp.from(filter.before().startedAt()));
+      params.put("beforeId", filter.before().id());
+    }
+    return "("
+        + select
+        + (where.isEmpty() ? "" : " where " + String.join(" and ", where))
+        + " order by started_at desc, "
+        + idColumn
+        + " desc limit :limit)";
+  }
+
+  private static HistoryEntry historyEntry(ResultSet rs, int row) throws SQLException {
+    return new HistoryEntry(
+        rs.getString("kind"),
+        rs.getString("name"),
+        rs.getString("id"),
+        instant(rs, "started_at"),
+        instant(rs, "finished_at"),
+        rs.getString("outcome"),
+        rs.getString("error"),
+        rs.getString("source"),
+        rs.getString("triggered_by"),
+        (Integer) rs.getObject("users_scheduled"),
+        (Integer) rs.getObject("users_skipped"));
+  }
+
+  /** The error and stack trace of one execution ({@code job}) or tick ({@code stream}). */
+  public Optional<Failure> failure(String kind, String id) {
+    if (kind.equals("job")) {
+      long executionId;
+      try {
+        executionId = Long.parseLong(id);
+      } catch (NumberFormatException e) {
+        return Optional.empty();
+      }
+      return jdbc.sql(
+              "select job_name, error_message, stack_trace from job_execution where id = :id")
+          .param("id", executionId)
+          .query(
+              (rs, n) -> new Failure(kind, rs.getString(1), id, rs.getString(2), rs.getString(3)))
+          .optional();
+    }
+    UUID runId;
+    try {
+      runId = UUID.fromString(id);
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+    return jdbc.sql("select stream || '-scheduler', error from scheduler_run where run_id = :id")
+        .param("id", runId)
+        .query((rs, n) -> new Failure(kind, rs.getString(1), id, rs.getString(2), null))
+        .optional();
+  }
+
+  /** The latest run of the stream with its chains counted by status, if it ever ran. */
+  public Optional<StreamRun> latestRun(String stream) {
+    return jdbc.sql(
+            """
+            select run_id, started_at, finished_at, outcome, users_read, users_scheduled,
+                   users_skipped
+              from scheduler_run where stream = :stream order by started_at desc limit 1
+            """)
+        .param("stream", stream)
+        .query(
+            (rs, n) -> {
+              UUID runId = rs.getObject("run_id", UUID.class);
+              return new StreamRun(
+                  stream,
+                  runId.toString(),
+                  instant(rs, "started_at"),
+                  instant(rs, "finished_at"),
+                  rs.getString("outcome"),
+                  rs.getInt("users_read"),
+                  rs.getInt("users_scheduled"),
+                  rs.getInt("users_skipped"),
+                  Map.of());
+            })
+        .optional()
+        .map(
+            run -> {
+              Map<String, Long> chains = new LinkedHashMap<>();
+              jdbc.sql(
+                      "select status, count(*) from mining_state where stream = :stream"
+                          + " and run_id = :run group by status order by status")
+                  .param("stream", stream)
+                  .param("run", UUID.fromString(run.runId()))
+                  .query((rs, n) -> chains.put(rs.getString(1), rs.getLong(2)))
+                  .list();
+              return new StreamRun(
+                  run.stream(),
+                  run.runId(),
+                  run.startedAt(),
+                  run.finishedAt(),
+                  run.outcome(),
+                  run.usersRead(),
+                  run.usersScheduled(),
+                  run.usersSkipped(),
+                  Map.copyOf(chains));
+            });
+  }
+
+  /** The users whose chains mined the most pages in their latest run, any stream. */
+  public List<UserChain> topUsers(int limit) {
+    return jdbc.sql(USER_CHAIN + " order by m.pages_mined desc, m.items_mined desc limit :limit")
+        .param("limit", limit)
+        .query(DashboardRepository::userChain)
+        .list();
+  }
+
+  /** Users needing re-authorisation or whose chain failed or recorded an error, newest first. */
+  public List<UserChain> usersNeedingAttention(int limit) {
+    return jdbc.sql(
+            USER_CHAIN
+                + " where u.needs_reauthorization or m.status = 'failed' or m.last_error is not null"
+                + " order by m.updated_at desc limit :limit")
+        .param("limit", limit)
+        .query(DashboardRepository::userChain)
+        .list();
+  }
+
+  private static final String USER_CHAIN =
+      """
+      select u.id, u.external_id, m.stream, m.status, m.pages_mined, m.items_mined,
+             m.stop_reason, m.last_error, u.needs_reauthorization, m.updated_at
+        from mining_state m join app_user u on u.id = m.user_id
+      """;
+
+  private static UserChain userChain(ResultSet rs, int row) throws SQLException {
+    return new UserChain(
+        rs.getLong(1),
+        rs.getString(2),
+        rs.getString(3),
+        rs.getString(4),
+        rs.getLong(5),
+        rs.getLong(6),
+        rs.getString(7),
+        rs.getString(8),
+        rs.getBoolean(9),
+        instant(rs, "updated_at"));
+  }
+
+  private static Instant instant(ResultSet rs, String column) throws SQLException {
+    Timestamp timestamp = rs.getTimestamp(column);
+    return timestamp == null ? null : timestamp.toInstant();
+  }
+}

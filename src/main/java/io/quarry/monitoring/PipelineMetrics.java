@@ -1,0 +1,77 @@
+package io.quarry.monitoring;
+
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.config.QuarryProperties;
+import io.quarry.deadletter.DeadLetterRepository;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicReference;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.stereotype.Component;
+
+/**
+ * Pipeline figures read from PostgreSQL, at most every two seconds however often they are scraped:
+ * {@code quarry.dead.letters.parked} (messages waiting for a replay or discard decision) and {@code
+ * quarry.stream.users.in.progress} per stream (chains running now). Per-user figures are never a
+ * metric label: the dashboard shows the top users instead. The scheduler ticks are counted as they
+ * end ({@link #tick}).
+ */
+@Component
+public class PipelineMetrics {
+
+  private static final Duration MAX_STALENESS = Duration.ofSeconds(2);
+
+  private record Figures(Instant readAt, long parked, Map<String, Long> inProgress) {}
+
+  private final JdbcClient jdbc;
+  private final DeadLetterRepository deadLetters;
+  private final MeterRegistry registry;
+  private final AtomicReference<Figures> last = new AtomicReference<>();
+
+  public PipelineMetrics(
+      JdbcClient jdbc,
+      DeadLetterRepository deadLetters,
+      QuarryProperties properties,
+      MeterRegistry registry) {
+    this.jdbc = jdbc;
+    this.deadLetters = deadLetters;
+    this.registry = registry;
+    Gauge.builder("quarry.dead.letters.parked", this, m -> m.figures().parked())
+        .description("Dead letters parked in PostgreSQL waiting for a replay or discard")
+        .register(registry);
+    properties
+        .streams()
+        .keySet()
+        .forEach(
+            stream ->
+                Gauge.builder(
+                        "quarry.stream.users.in.progress",
+                        this,
+                        m -> m.figures().inProgress().getOrDefault(stream, 0L))
+                    .description("Users of the stream whose mining chain is running")
+                    .tag("stream", stream)
+                    .register(registry));
+  }
+
+  /** Counts a scheduler tick of the stream that ended with {@code outcome}. */
+  public void tick(String stream, String outcome) {
+    registry.counter("quarry.scheduler.ticks", "stream", stream, "outcome", outcome).increment();
+  }
+
+  private Figures figures() {
+    Figures figures = last.get();
+    if (figures == null || figures.readAt().plus(MAX_STALENESS).isBefore(Instant.now())) {
+      Map<String, Long> inProgress = new HashMap<>();
+      jdbc.sql(
+              "select stream, count(*) from mining_state where status = 'in_progress' group by stream")
+          .query((rs, n) -> inProgress.put(rs.getString(1), rs.getLong(2)))
+          .list();
+      figures = new Figures(Instant.now(), deadLetters.openCount(), Map.copyOf(inProgress));
+      last.set(figures);
+    }
+    return figures;
+  }
+}

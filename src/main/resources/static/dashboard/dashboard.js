@@ -1,0 +1,368 @@
+// Quarry's dashboard: plain script, no build step. It polls /api/dashboard/summary, the dead letters
+// and (on its first page) the history every two seconds. Every value reaches the page through
+// textContent, never as markup: payload previews and error messages come from outside.
+'use strict';
+
+const REFRESH_MILLIS = 2000;
+const state = { admin: false, history: { cursors: [], before: null, next: null }, refreshing: false };
+
+function el(tag, text, attrs) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, value);
+  return node;
+}
+
+function row(cells, attrs) {
+  const tr = el('tr', null, attrs);
+  for (const cell of cells) {
+    tr.appendChild(cell instanceof Node ? wrap(cell) : el('td', cell ?? '—'));
+  }
+  return tr;
+}
+
+function wrap(node) {
+  if (node.tagName === 'TD' || node.tagName === 'TH') return node;
+  const td = el('td');
+  td.appendChild(node);
+  return td;
+}
+
+function time(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  const two = (n) => String(n).padStart(2, '0');
+  return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' '
+    + two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
+}
+
+function rate(value) {
+  return value ? value.toFixed(1) : '0';
+}
+
+function badge(text) {
+  return el('span', text ?? '—', { class: 'badge badge-' + String(text ?? 'none').toLowerCase() });
+}
+
+function replaceRows(tbody, rows, empty, columns) {
+  const fragment = document.createDocumentFragment();
+  if (rows.length === 0) {
+    const tr = el('tr', null, { class: 'empty' });
+    tr.appendChild(el('td', empty, { colspan: String(columns) }));
+    fragment.appendChild(tr);
+  }
+  rows.forEach((r) => fragment.appendChild(r));
+  tbody.replaceChildren(fragment);
+}
+
+// A table is rebuilt only when its data changed, so focus and a half-done click survive a refresh.
+const rendered = new Map();
+function changed(section, data) {
+  const json = JSON.stringify(data);
+  if (rendered.get(section) === json) return false;
+  rendered.set(section, json);
+  return true;
+}
+
+function say(message, error) {
+  const status = document.getElementById('status');
+  status.textContent = message;
+  status.className = 'status' + (error ? ' error' : ' ok');
+}
+
+function csrfToken() {
+  const cookie = document.cookie.split('; ').find((c) => c.startsWith('XSRF-TOKEN='));
+  return cookie ? decodeURIComponent(cookie.substring('XSRF-TOKEN='.length)) : '';
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' });
+  if (response.status === 401) {
+    window.location.assign('/login');
+    throw new Error('not logged in');
+  }
+  if (!response.ok) throw new Error(url + ': HTTP ' + response.status);
+  return response.json();
+}
+
+async function post(url, body) {
+  const response = await fetch(url, {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: {
+      Accept: 'application/json',
+      'Content-Type': 'application/json',
+      'X-XSRF-TOKEN': csrfToken(),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!response.ok) {
+    let detail = 'HTTP ' + response.status;
+    try {
+      const problem = await response.json();
+      detail += problem.detail ? ': ' + problem.detail : '';
+    } catch (ignored) {
+      // no JSON body
+    }
+    throw new Error(detail);
+  }
+  return response.json();
+}
+
+function actionButton(label, name, handler) {
+  const button = el('button', label, { type: 'button', 'data-action': label.toLowerCase().replace(/\s+/g, '-'), 'aria-label': label + ' ' + name });
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await handler();
+      await refresh();
+    } catch (e) {
+      say(label + ' ' + name + ' failed: ' + e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return button;
+}
+
+function renderJobs(jobs) {
+  if (!changed('jobs', jobs)) return;
+  const names = document.getElementById('job-names');
+  names.replaceChildren(...jobs.map((job) => el('option', null, { value: job.name })));
+  const rows = jobs.map((job) => {
+    const actions = el('td', null, { class: 'admin-only actions' });
+    if (state.admin) {
+      const path = '/api/jobs/' + encodeURIComponent(job.name);
+      actions.appendChild(actionButton('Run now', job.name, async () => {
+        await post(path + '/trigger');
+        say('Triggered ' + job.name);
+      }));
+      if (job.state === 'PAUSED' || job.state === 'PAUSED_BLOCKED') {
+        actions.appendChild(actionButton('Resume', job.name, async () => {
+          await post(path + '/resume');
+          say('Resumed ' + job.name);
+        }));
+      } else {
+        actions.appendChild(actionButton('Pause', job.name, async () => {
+          await post(path + '/pause');
+          say('Paused ' + job.name);
+        }));
+      }
+    }
+    return row(
+      [el('th', job.name, { scope: 'row' }), job.kind, el('code', job.cron), job.priority, badge(job.state),
+        time(job.nextFireTime), time(job.previousFireTime), badge(job.lastOutcome), actions],
+      { 'data-job': job.name });
+  });
+  replaceRows(document.querySelector('#jobs-table tbody'), rows, 'No jobs configured', 9);
+}
+
+function renderStreams(streams) {
+  if (!changed('streams', streams)) return;
+  const rows = streams.map((run) => {
+    const chains = run.chains || {};
+    const done = (chains.completed || 0) + (chains.stopped || 0);
+    return row(
+      [el('th', run.stream, { scope: 'row' }), el('code', run.runId.substring(0, 8), { title: run.runId }),
+        time(run.startedAt), badge(run.outcome), run.usersScheduled, run.usersSkipped,
+        chains.in_progress || 0, done, chains.failed || 0],
+      { 'data-stream': run.stream });
+  });
+  replaceRows(document.querySelector('#streams-table tbody'), rows, 'No stream has ticked yet', 9);
+}
+
+function renderQueues(snapshot) {
+  if (!changed('queues', snapshot)) return;
+  const read = document.getElementById('queues-read');
+  read.textContent = snapshot.error
+    ? '(broker API: ' + snapshot.error + (snapshot.readAt ? '; figures of ' + time(snapshot.readAt) : '') + ')'
+    : snapshot.readAt ? '(read ' + time(snapshot.readAt) + ')' : '';
+  const rows = snapshot.queues.map((q) => {
+    const tr = row(
+      [el('th', q.name, { scope: 'row' }), q.messages, q.ready, q.unacknowledged, q.consumers,
+        rate(q.publishRate), rate(q.deliverRate), rate(q.ackRate)],
+      { 'data-queue': q.name });
+    [...tr.children].slice(1).forEach((td) => td.classList.add('num'));
+    if (q.name.includes('.dlq-') && q.messages > 0) tr.classList.add('warn');
+    return tr;
+  });
+  replaceRows(document.querySelector('#queues-table tbody'), rows, 'No queue figures yet', 8);
+}
+
+function renderUsers(top, attention) {
+  if (!changed('users', [top, attention])) return;
+  replaceRows(
+    document.querySelector('#top-users-table tbody'),
+    top.map((u) => row([el('th', u.externalId, { scope: 'row' }), u.stream, u.pagesMined, u.itemsMined,
+      u.status + (u.stopReason ? ' (' + u.stopReason + ')' : '')])),
+    'No chains yet', 5);
+  replaceRows(
+    document.querySelector('#attention-table tbody'),
+    attention.map((u) => row([el('th', u.externalId, { scope: 'row' }), u.stream,
+      u.status + (u.stopReason ? ' (' + u.stopReason + ')' : ''), u.needsReauthorization ? 'yes' : 'no',
+      el('span', u.lastError ?? '—', { class: 'error-text' })], { 'data-user': u.externalId })),
+    'Nobody needs attention', 5);
+}
+
+function selectedDeadLetters() {
+  return [...document.querySelectorAll('#dead-letters-table tbody input[type=checkbox]:checked')]
+    .map((box) => Number(box.value));
+}
+
+function renderDeadLetters(letters, open) {
+  if (!changed('dead-letters', [letters, open])) return;
+  document.getElementById('dl-count').textContent = '(' + open + ' open)';
+  const checked = new Set(selectedDeadLetters());
+  const rows = letters.map((d) => {
+    const select = el('td', null, { class: 'admin-only' });
+    const actions = el('td', null, { class: 'admin-only actions' });
+    if (state.admin) {
+      const box = el('input', null, { type: 'checkbox', value: String(d.id), 'aria-label': 'Select dead letter ' + d.id });
+      box.checked = checked.has(d.id);
+      select.appendChild(box);
+      actions.appendChild(actionButton('Replay', 'dead letter ' + d.id, async () => {
+        await post('/api/dead-letters/' + d.id + '/replay');
+        say('Replayed dead letter ' + d.id);
+      }));
+      actions.appendChild(actionButton('Discard', 'dead letter ' + d.id, async () => {
+        await post('/api/dead-letters/' + d.id + '/discard');
+        say('Discarded dead letter ' + d.id);
+      }));
+    }
+    return row([select, el('th', d.id, { scope: 'row' }), time(d.parkedAt), d.sourceQueue, d.routeId,
+      el('span', d.reason, { class: 'error-text' }), d.attempts,
+      el('code', d.payloadPreview, { class: 'preview' }), actions], { 'data-dead-letter': String(d.id) });
+  });
+  replaceRows(document.querySelector('#dead-letters-table tbody'), rows, 'No parked dead letters', 9);
+}
+
+async function bulkDeadLetters(action) {
+  const ids = selectedDeadLetters();
+  if (ids.length === 0) {
+    say('Select dead letters first', true);
+    return;
+  }
+  try {
+    const result = await post('/api/dead-letters/' + action, { ids });
+    say(action + ': ' + result.done.length + ' done, ' + result.alreadyHandled.length + ' already handled'
+      + (result.unknown.length ? ', ' + result.unknown.length + ' unknown' : ''));
+    document.getElementById('dl-select-all').checked = false;
+    await refresh();
+  } catch (e) {
+    say(action + ' failed: ' + e.message, true);
+  }
+}
+
+function historyQuery() {
+  const form = document.getElementById('history-filter');
+  const params = new URLSearchParams();
+  for (const name of ['kind', 'name', 'outcome']) {
+    const value = form.elements[name].value.trim();
+    if (value) params.set(name, value);
+  }
+  for (const name of ['from', 'to']) {
+    const value = form.elements[name].value;
+    if (value) params.set(name, new Date(value).toISOString());
+  }
+  if (state.history.before) params.set('before', state.history.before);
+  params.set('limit', '25');
+  return params;
+}
+
+async function loadHistory() {
+  const page = await getJson('/api/dashboard/history?' + historyQuery());
+  state.history.next = page.next;
+  document.getElementById('history-older').disabled = !page.next;
+  document.getElementById('history-newest').disabled = state.history.cursors.length === 0;
+  if (!changed('history', page)) return;
+  const rows = page.entries.map((h) => {
+    const details = el('td');
+    if (h.outcome === 'failed') {
+      const show = el('button', 'Error', { type: 'button', 'aria-label': 'Show the error of ' + h.name + ' ' + h.id });
+      show.addEventListener('click', () => showFailure(h.kind, h.id));
+      details.appendChild(show);
+      details.appendChild(el('span', ' ' + (h.error || '').split('\n')[0], { class: 'error-text' }));
+    } else if (h.kind === 'stream') {
+      details.textContent = h.usersScheduled + ' scheduled, ' + h.usersSkipped + ' skipped';
+    }
+    const source = h.kind === 'job' ? h.source + (h.triggeredBy ? ' by ' + h.triggeredBy : '') : 'tick';
+    return row([time(h.startedAt), time(h.finishedAt), el('th', h.name, { scope: 'row' }), badge(h.outcome), source, details],
+      { 'data-history': h.kind + ':' + h.id, 'data-name': h.name, 'data-outcome': h.outcome });
+  });
+  replaceRows(document.querySelector('#history-table tbody'), rows, 'Nothing ran that matches', 6);
+}
+
+async function showFailure(kind, id) {
+  try {
+    const failure = await getJson('/api/dashboard/history/' + kind + '/' + encodeURIComponent(id));
+    document.getElementById('failure-title').textContent = 'Failure of ' + failure.name + ' (' + id + ')';
+    document.getElementById('failure-text').textContent =
+      (failure.error || '(no message)') + (failure.stackTrace ? '\n\n' + failure.stackTrace : '');
+    const box = document.getElementById('failure');
+    box.hidden = false;
+    document.getElementById('failure-text').focus();
+  } catch (e) {
+    say('Cannot load the failure: ' + e.message, true);
+  }
+}
+
+async function refresh() {
+  if (state.refreshing) return;
+  state.refreshing = true;
+  try {
+    const [summary, letters] = await Promise.all([
+      getJson('/api/dashboard/summary'),
+      getJson('/api/dead-letters?limit=50'),
+    ]);
+    renderJobs(summary.jobs);
+    renderStreams(summary.streams);
+    renderQueues(summary.queues);
+    renderUsers(summary.topUsers, summary.attention);
+    renderDeadLetters(letters, summary.deadLettersOpen);
+    if (!state.history.before) await loadHistory();
+    document.getElementById('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    document.getElementById('live').classList.remove('stale');
+  } catch (e) {
+    document.getElementById('updated').textContent = 'update failed: ' + e.message;
+    document.getElementById('live').classList.add('stale');
+  } finally {
+    state.refreshing = false;
+  }
+}
+
+async function start() {
+  const me = await getJson('/api/dashboard/me');
+  state.admin = me.admin;
+  document.getElementById('who').textContent = me.user + (me.admin ? ' (admin)' : ' (read-only)');
+  document.body.classList.toggle('read-only', !me.admin);
+  if (!me.admin) document.getElementById('hawtio-link').hidden = true;
+
+  document.getElementById('history-filter').addEventListener('submit', (event) => {
+    event.preventDefault();
+    state.history = { cursors: [], before: null, next: null };
+    loadHistory().catch((e) => say('History: ' + e.message, true));
+  });
+  document.getElementById('history-older').addEventListener('click', () => {
+    state.history.cursors.push(state.history.before);
+    state.history.before = state.history.next;
+    loadHistory().catch((e) => say('History: ' + e.message, true));
+  });
+  document.getElementById('history-newest').addEventListener('click', () => {
+    state.history = { cursors: [], before: null, next: null };
+    loadHistory().catch((e) => say('History: ' + e.message, true));
+  });
+  document.getElementById('failure-close').addEventListener('click', () => {
+    document.getElementById('failure').hidden = true;
+  });
+  document.getElementById('dl-select-all').addEventListener('change', (event) => {
+    document.querySelectorAll('#dead-letters-table tbody input[type=checkbox]')
+      .forEach((box) => { box.checked = event.target.checked; });
+  });
+  document.getElementById('dl-replay-selected').addEventListener('click', () => bulkDeadLetters('replay'));
+  document.getElementById('dl-discard-selected').addEventListener('click', () => bulkDeadLetters('discard'));
+
+  await refresh();
+  setInterval(refresh, REFRESH_MILLIS);
+}
+
+start().catch((e) => say('The dashboard cannot start: ' + e.message, true));

@@ -1,0 +1,249 @@
+package io.quarry.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.GetResponse;
+import io.quarry.support.QuarryIntegrationTest;
+import io.quarry.support.Services;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.core.env.Environment;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * The dashboard in a real headless Chromium (Debian's chromium and chromedriver): log in, see the
+ * jobs, run one and watch its execution appear without a reload, replay a parked dead letter and
+ * watch it leave the list, and a read-only user who is offered no action and refused one.
+ * Screenshots go to {@code target/screenshots}.
+ */
+@QuarryIntegrationTest
+class DashboardBrowserIT {
+
+  static final String CHROMIUM = "/usr/bin/chromium";
+  static final String CHROMEDRIVER = "/usr/bin/chromedriver";
+  static final Path SCREENSHOTS = Path.of("target", "screenshots");
+  static final Duration LIVE = Duration.ofSeconds(15);
+
+  static ChromeDriver browser;
+
+  @LocalServerPort int port;
+  @Autowired JdbcClient jdbc;
+  @Autowired Environment environment;
+
+  private String testName;
+
+  @BeforeAll
+  static void startBrowser() throws IOException {
+    boolean installed = new File(CHROMIUM).canExecute() && new File(CHROMEDRIVER).canExecute();
+    if (System.getenv("CI") == null) {
+      Assumptions.assumeTrue(
+          installed, "needs Debian's chromium and chromium-driver (apt-get install -y ...)");
+    }
+    assertThat(installed).as("chromium and chromedriver installed by .ci/run").isTrue();
+    Files.createDirectories(SCREENSHOTS);
+    ChromeOptions options = new ChromeOptions();
+    options.setBinary(CHROMIUM);
+    options.addArguments(
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1440,1000",
+        "--user-data-dir=" + Files.createTempDirectory("quarry-chromium"));
+    ChromeDriverService service =
+        new ChromeDriverService.Builder()
+            .usingDriverExecutable(new File(CHROMEDRIVER))
+            .usingAnyFreePort()
+            .build();
+    browser = new ChromeDriver(service, options);
+  }
+
+  @AfterAll
+  static void stopBrowser() {
+    if (browser != null) {
+      browser.quit();
+    }
+  }
+
+  @BeforeEach
+  void freshSession(TestInfo info) {
+    testName = info.getTestMethod().orElseThrow().getName();
+    browser.manage().deleteAllCookies();
+  }
+
+  @AfterEach
+  void lastScreenshot() throws IOException {
+    screenshot("end");
+  }
+
+  @Test
+  void anAdminRunsAJobAndWatchesItsExecutionAppearWithoutReloading() throws IOException {
+    logIn("admin", "test-admin-password");
+    WebElement job = waitFor(By.cssSelector("#jobs-table tr[data-job='CleanUpSentEmailJob']"));
+    assertThat(job.getText()).contains("CleanUpSentEmailJob").contains("0 0 0 1 1 ? 2099");
+    assertThat(browser.findElements(By.cssSelector("#jobs-table tr[data-job$='-scheduler']")))
+        .hasSize(3);
+    assertThat(text("#who")).contains("admin (admin)");
+    screenshot("jobs");
+
+    By execution =
+        By.cssSelector(
+            "#history-table tr[data-name='CleanUpSentEmailJob'][data-outcome='succeeded']");
+    assertThat(browser.findElements(execution)).isEmpty();
+    ((JavascriptExecutor) browser).executeScript("window.quarryNotReloaded = true;");
+
+    job.findElement(By.cssSelector("button[data-action='run-now']")).click();
+
+    WebElement row = new WebDriverWait(browser, LIVE).until(d -> first(d.findElements(execution)));
+    assertThat(row.getText()).contains("manual by admin");
+    assertThat(((JavascriptExecutor) browser).executeScript("return window.quarryNotReloaded;"))
+        .as("the execution appeared by polling, not by a reload")
+        .isEqualTo(true);
+    assertThat(text("#status")).contains("Triggered CleanUpSentEmailJob");
+    assertThat(
+            jdbc.sql(
+                    "select count(*) from job_action where job_name = 'CleanUpSentEmailJob'"
+                        + " and action = 'trigger' and actor = 'admin'")
+                .query(Long.class)
+                .single())
+        .isEqualTo(1);
+    screenshot("execution");
+  }
+
+  @Test
+  void anAdminReplaysAParkedDeadLetterAndItLeavesTheList() throws Exception {
+    String queue = "browser-replay-" + environment.getProperty("quarry.environment");
+    long id;
+    try (var connection = Services.from(environment).amqp();
+        Channel channel = connection.createChannel()) {
+      channel.queueDeclare(queue, true, false, false, Map.of());
+      id =
+          jdbc.sql(
+                  """
+                  insert into dead_letter (source_queue, target_routing_key, body, reason,
+                                           exception_class, route_id, attempts, permanent,
+                                           content_type)
+                  values (:queue, :queue, :body, 'malformed mining message: missing userId',
+                          'io.quarry.mining.InvalidMessageException', 'posts-miner', 1, true,
+                          'application/json')
+                  returning id
+                  """)
+              .param("queue", queue)
+              .param("body", "{\"stream\":\"posts\"}".getBytes(StandardCharsets.UTF_8))
+              .query(Long.class)
+              .single();
+
+      logIn("admin", "test-admin-password");
+      By parked = By.cssSelector("#dead-letters-table tr[data-dead-letter='" + id + "']");
+      WebElement row = waitFor(parked);
+      assertThat(row.getText()).contains("missing userId").contains("{\"stream\":\"posts\"}");
+      screenshot("dead-letter");
+
+      row.findElement(By.cssSelector("button[data-action='replay']")).click();
+
+      new WebDriverWait(browser, LIVE).until(ExpectedConditions.numberOfElementsToBe(parked, 0));
+      GetResponse replayed = channel.basicGet(queue, true);
+      assertThat(replayed).as("the replayed message is back on its queue").isNotNull();
+      assertThat(new String(replayed.getBody(), StandardCharsets.UTF_8))
+          .isEqualTo("{\"stream\":\"posts\"}");
+      assertThat(
+              jdbc.sql(
+                      "select handled_by from dead_letter where id = :id and replayed_at is not null")
+                  .param("id", id)
+                  .query(String.class)
+                  .single())
+          .isEqualTo("admin");
+    }
+  }
+
+  @Test
+  void aReadOnlyUserSeesTheJobsButCannotRunThem() {
+    logIn("viewer", "test-viewer-password");
+    WebElement job = waitFor(By.cssSelector("#jobs-table tr[data-job='ResendErrorEmailJob']"));
+    assertThat(text("#who")).contains("viewer (read-only)");
+    assertThat(job.findElements(By.tagName("button"))).as("no action offered").isEmpty();
+    assertThat(browser.findElements(By.id("dl-replay-selected")).get(0).isDisplayed()).isFalse();
+    assertThat(browser.findElement(By.id("hawtio-link")).isDisplayed()).isFalse();
+
+    Object status =
+        ((JavascriptExecutor) browser)
+            .executeAsyncScript(
+                """
+                const done = arguments[arguments.length - 1];
+                const token = document.cookie.split('; ').find(c => c.startsWith('XSRF-TOKEN='))
+                  .substring('XSRF-TOKEN='.length);
+                fetch('/api/jobs/ResendErrorEmailJob/trigger', {method: 'POST',
+                    headers: {'X-XSRF-TOKEN': decodeURIComponent(token)}})
+                  .then(r => done(r.status), e => done(String(e)));
+                """);
+    assertThat(status)
+        .as("the API refuses the viewer even with a valid CSRF token")
+        .isEqualTo(403L);
+    assertThat(
+            jdbc.sql("select count(*) from job_action where actor = 'viewer'")
+                .query(Long.class)
+                .single())
+        .isZero();
+  }
+
+  private void logIn(String user, String password) {
+    browser.get("http://127.0.0.1:" + port + "/dashboard");
+    new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/login"));
+    browser.findElement(By.id("username")).sendKeys(user);
+    browser.findElement(By.id("password")).sendKeys(password);
+    browser.findElement(By.cssSelector("button[type='submit']")).click();
+    new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/dashboard/"));
+  }
+
+  private static WebElement waitFor(By locator) {
+    return new WebDriverWait(browser, LIVE)
+        .until(ExpectedConditions.visibilityOfElementLocated(locator));
+  }
+
+  private static WebElement first(List<WebElement> elements) {
+    return elements.isEmpty() ? null : elements.get(0);
+  }
+
+  private static String text(String css) {
+    return browser.findElement(By.cssSelector(css)).getText();
+  }
+
+  private void screenshot(String step) throws IOException {
+    File shot = browser.getScreenshotAs(OutputType.FILE);
+    Files.copy(
+        shot.toPath(),
+        SCREENSHOTS.resolve("DashboardBrowserIT-" + testName + "-" + step + ".png"),
+        StandardCopyOption.REPLACE_EXISTING);
+  }
+}
