@@ -2,6 +2,10 @@ package io.quarry.security;
 
 import io.quarry.config.InvalidConfigurationException;
 import io.quarry.config.QuarryProperties;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
 import org.springframework.boot.actuate.autoconfigure.security.servlet.EndpointRequest;
 import org.springframework.boot.actuate.health.HealthEndpoint;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -9,15 +13,22 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.Profiles;
+import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
+import org.springframework.security.access.AccessDeniedException;
+import org.springframework.security.authentication.AnonymousAuthenticationToken;
 import org.springframework.security.config.Customizer;
 import org.springframework.security.config.annotation.web.builders.HttpSecurity;
+import org.springframework.security.core.Authentication;
+import org.springframework.security.core.context.SecurityContextHolder;
 import org.springframework.security.core.userdetails.User;
 import org.springframework.security.core.userdetails.UserDetails;
 import org.springframework.security.crypto.factory.PasswordEncoderFactories;
 import org.springframework.security.crypto.password.PasswordEncoder;
 import org.springframework.security.provisioning.InMemoryUserDetailsManager;
 import org.springframework.security.web.SecurityFilterChain;
+import org.springframework.security.web.access.AccessDeniedHandler;
+import org.springframework.security.web.access.AccessDeniedHandlerImpl;
 import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
 
 /**
@@ -50,11 +61,40 @@ public class SecurityConfig {
                     .hasAnyRole(VIEWER, ADMIN))
         .httpBasic(Customizer.withDefaults())
         .formLogin(Customizer.withDefaults())
+        .exceptionHandling(errors -> errors.accessDeniedHandler(new CredentialsFirstHandler()))
         .csrf(
             csrf ->
                 csrf.csrfTokenRepository(CookieCsrfTokenRepository.withHttpOnlyFalse())
                     .csrfTokenRequestHandler(new SpaCsrfTokenRequestHandler()));
     return http.build();
+  }
+
+  /**
+   * A state-changing request is checked for its CSRF token before its credentials are read, so
+   * without this an anonymous POST would get 403. A caller that sent no credentials at all (no
+   * Authorization header, no logged-in session) gets 401 and the Basic challenge instead; a caller
+   * that did and lacks the role or the token gets 403.
+   */
+  static final class CredentialsFirstHandler implements AccessDeniedHandler {
+
+    private final AccessDeniedHandler denied = new AccessDeniedHandlerImpl();
+
+    @Override
+    public void handle(
+        HttpServletRequest request, HttpServletResponse response, AccessDeniedException exception)
+        throws IOException, ServletException {
+      Authentication current = SecurityContextHolder.getContext().getAuthentication();
+      boolean loggedIn =
+          current != null
+              && current.isAuthenticated()
+              && !(current instanceof AnonymousAuthenticationToken);
+      if (!loggedIn && request.getHeader(HttpHeaders.AUTHORIZATION) == null) {
+        response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Basic realm=\"Quarry\"");
+        response.sendError(HttpServletResponse.SC_UNAUTHORIZED, "Unauthorized");
+        return;
+      }
+      denied.handle(request, response, exception);
+    }
   }
 
   @Bean
