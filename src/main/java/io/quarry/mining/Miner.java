@@ -8,6 +8,7 @@ import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
 import io.quarry.mining.MiningStateRepository.StopReason;
+import io.quarry.monitoring.LogContext;
 import io.quarry.platform.Page;
 import io.quarry.platform.PlatformClient;
 import io.quarry.platform.RateLimitedException;
@@ -79,6 +80,7 @@ public class Miner {
    * failed (its message was dead-lettered) resumes when that message comes back.
    */
   public void begin(MiningMessage message, Exchange exchange) {
+    LogContext.put(exchange, message.userId(), message.stream(), message.runId());
     var state = states.chainState(message.userId(), message.stream()).orElse(null);
     if (state == null
         || !("in_progress".equals(state.status()) || "failed".equals(state.status()))

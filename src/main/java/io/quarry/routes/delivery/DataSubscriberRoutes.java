@@ -5,6 +5,8 @@ import io.quarry.bus.Endpoints;
 import io.quarry.config.InvalidConfigurationException;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.mining.DataBatch;
+import io.quarry.monitoring.LogContext;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.storage.DataBatchCodec;
 import io.quarry.storage.Subscribers;
@@ -65,6 +67,11 @@ public class DataSubscriberRoutes extends RouteBuilder {
                     .routeId(stream + "-" + subscriber + "-worker")
                     .routeConfigurationId(BusErrorHandling.ID)
                     .bean(DataBatchCodec.class, "read")
+                    .process(
+                        exchange -> {
+                          DataBatch batch = exchange.getMessage().getBody(DataBatch.class);
+                          LogContext.put(exchange, batch.userId(), batch.stream(), batch.runId());
+                        })
                     .removeHeaders("Camel*")
                     .bean(Subscribers.class, handler);
               }

@@ -3,6 +3,7 @@ package io.quarry.routes.scheduling;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
 import io.quarry.mining.MiningScheduler;
+import io.quarry.monitoring.LogContext;
 import io.quarry.monitoring.PipelineMetrics;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
@@ -44,6 +45,10 @@ public class StreamSchedulerRoutes extends RouteBuilder {
         .routeId(stream + "-scheduler")
         .setHeader(MiningScheduler.STREAM, constant(stream))
         .bean(MiningScheduler.class, "startRun")
+        .process(
+            exchange ->
+                LogContext.put(
+                    exchange, null, stream, exchange.getProperty(MiningScheduler.RUN_ID)))
         .doTry()
         .to("sql:classpath:sql/active-users.sql")
         .bean(MiningScheduler.class, "fanOut")
