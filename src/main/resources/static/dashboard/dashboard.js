@@ -171,22 +171,31 @@ function renderStreams(streams) {
   replaceRows(document.querySelector('#streams-table tbody'), rows, 'No stream has ticked yet', 9);
 }
 
+// posts-mining-queue-dev has its dead letters in posts-mining-queue.dlq-dev: one row for both.
+function deadLetterQueueOf(name) {
+  const dash = name.lastIndexOf('-');
+  return dash < 0 ? null : name.substring(0, dash) + '.dlq' + name.substring(dash);
+}
+
 function renderQueues(snapshot) {
   if (!changed('queues', snapshot)) return;
   const read = document.getElementById('queues-read');
   read.textContent = snapshot.error
     ? '(broker API: ' + snapshot.error + (snapshot.readAt ? '; figures of ' + time(snapshot.readAt) : '') + ')'
     : snapshot.readAt ? '(read ' + time(snapshot.readAt) + ')' : '';
-  const rows = snapshot.queues.map((q) => {
+  const byName = new Map(snapshot.queues.map((q) => [q.name, q]));
+  const shown = snapshot.queues.filter((q) => !(q.name.includes('.dlq-') && byName.has(q.name.replace('.dlq-', '-'))));
+  const rows = shown.map((q) => {
+    const dlq = byName.get(deadLetterQueueOf(q.name));
     const tr = row(
       [el('th', q.name, { scope: 'row' }), q.messages, q.ready, q.unacknowledged, q.consumers,
-        rate(q.publishRate), rate(q.deliverRate), rate(q.ackRate)],
+        rate(q.publishRate), rate(q.deliverRate), rate(q.ackRate), dlq ? dlq.messages : '—'],
       { 'data-queue': q.name });
     [...tr.children].slice(1).forEach((td) => td.classList.add('num'));
-    if (q.name.includes('.dlq-') && q.messages > 0) tr.classList.add('warn');
+    if (dlq && dlq.messages > 0) tr.classList.add('warn');
     return tr;
   });
-  replaceRows(document.querySelector('#queues-table tbody'), rows, 'No queue figures yet', 8);
+  replaceRows(document.querySelector('#queues-table tbody'), rows, 'No queue figures yet', 9);
 }
 
 function renderUsers(top, attention) {

@@ -115,7 +115,15 @@ class DashboardBrowserIT {
     assertThat(browser.findElements(By.cssSelector("#jobs-table tr[data-job$='-scheduler']")))
         .hasSize(3);
     assertThat(text("#who")).contains("admin (admin)");
+    String env = environment.getProperty("quarry.environment");
+    WebElement queue =
+        waitFor(By.cssSelector("#queues-table tr[data-queue='posts-mining-queue-" + env + "']"));
+    assertThat(browser.findElements(By.cssSelector("#queues-table tr[data-queue*='.dlq-']")))
+        .as("a dead-letter queue is shown in its work queue's row")
+        .isEmpty();
     screenshot("jobs");
+    scrollTo(queue);
+    screenshot("pipeline");
 
     By execution =
         By.cssSelector(
@@ -123,9 +131,12 @@ class DashboardBrowserIT {
     assertThat(browser.findElements(execution)).isEmpty();
     ((JavascriptExecutor) browser).executeScript("window.quarryNotReloaded = true;");
 
-    job.findElement(By.cssSelector("button[data-action='run-now']")).click();
+    WebElement runNow = job.findElement(By.cssSelector("button[data-action='run-now']"));
+    scrollTo(runNow);
+    runNow.click();
 
     WebElement row = new WebDriverWait(browser, LIVE).until(d -> first(d.findElements(execution)));
+    scrollTo(row);
     assertThat(row.getText()).contains("manual by admin");
     assertThat(((JavascriptExecutor) browser).executeScript("return window.quarryNotReloaded;"))
         .as("the execution appeared by polling, not by a reload")
@@ -168,9 +179,12 @@ class DashboardBrowserIT {
       By parked = By.cssSelector("#dead-letters-table tr[data-dead-letter='" + id + "']");
       WebElement row = waitFor(parked);
       assertThat(row.getText()).contains("missing userId").contains("{\"stream\":\"posts\"}");
+      scrollTo(row);
       screenshot("dead-letter");
 
-      row.findElement(By.cssSelector("button[data-action='replay']")).click();
+      WebElement replay = row.findElement(By.cssSelector("button[data-action='replay']"));
+      scrollTo(replay);
+      replay.click();
 
       new WebDriverWait(browser, LIVE).until(ExpectedConditions.numberOfElementsToBe(parked, 0));
       GetResponse replayed = channel.basicGet(queue, true);
@@ -224,6 +238,11 @@ class DashboardBrowserIT {
     browser.findElement(By.id("password")).sendKeys(password);
     browser.findElement(By.cssSelector("button[type='submit']")).click();
     new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/dashboard/"));
+  }
+
+  private static void scrollTo(WebElement element) {
+    ((JavascriptExecutor) browser)
+        .executeScript("arguments[0].scrollIntoView({block: 'center'});", element);
   }
 
   private static WebElement waitFor(By locator) {
