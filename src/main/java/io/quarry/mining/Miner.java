@@ -1,6 +1,7 @@
 package io.quarry.mining;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
@@ -187,6 +188,7 @@ public class Miner {
               "reason",
               chain.stopReason().code())
           .increment();
+      pagesPerChain(next.stream()).record(next.pagesMined());
       log.info(
           "Chain of user {} ({}) ended: {} after {} pages, {} items",
           next.userId(),
@@ -216,6 +218,18 @@ public class Miner {
     } else {
       dataTopic.toTopic(batch);
     }
+  }
+
+  /**
+   * How the work spreads over users: a histogram of the pages each finished chain mined, per stream
+   * (the per-user view without a label per user).
+   */
+  private DistributionSummary pagesPerChain(String stream) {
+    return DistributionSummary.builder("quarry.mining.chain.pages")
+        .description("Pages mined by a user's chain in one run")
+        .tag("stream", stream)
+        .serviceLevelObjectives(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+        .register(metrics);
   }
 
   private List<String> ids(List<JsonNode> items) {

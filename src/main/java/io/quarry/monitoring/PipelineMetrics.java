@@ -14,10 +14,10 @@ import org.springframework.stereotype.Component;
 
 /**
  * Pipeline figures read from PostgreSQL, at most every two seconds however often they are scraped:
- * {@code quarry.dead.letters.parked} (messages waiting for a replay or discard decision) and {@code
- * quarry.stream.users.in.progress} per stream (chains running now). Per-user figures are never a
- * metric label: the dashboard shows the top users instead. The scheduler ticks are counted as they
- * end ({@link #tick}).
+ * {@code quarry.dead.letters.open} (parked messages waiting for a replay or discard decision) and
+ * {@code quarry.stream.users.in.progress} per stream (chains running now). Per-user figures are
+ * never a metric label: the dashboard shows the top users instead. The scheduler ticks are counted
+ * as they end ({@link #tick}).
  */
 @Component
 public class PipelineMetrics {
@@ -39,7 +39,7 @@ public class PipelineMetrics {
     this.jdbc = jdbc;
     this.deadLetters = deadLetters;
     this.registry = registry;
-    Gauge.builder("quarry.dead.letters.parked", this, m -> m.figures().parked())
+    Gauge.builder("quarry.dead.letters.open", this, m -> m.figures().parked())
         .description("Dead letters parked in PostgreSQL waiting for a replay or discard")
         .register(registry);
     properties

@@ -362,7 +362,7 @@ class DashboardApiIT {
               "select count(*) from dead_letter where replayed_at is null and discarded_at is null");
       await()
           .atMost(Duration.ofSeconds(10))
-          .until(() -> gauge(metrics(), "quarry_dead_letters_parked"), v -> v != null && v == open);
+          .until(() -> gauge(metrics(), "quarry_dead_letters_open"), v -> v != null && v == open);
     }
   }
 

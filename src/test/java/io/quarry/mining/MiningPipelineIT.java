@@ -28,6 +28,9 @@ class MiningPipelineIT extends SimulatedPlatformTest {
   @Autowired UserRepository users;
   @Autowired ProducerTemplate camel;
 
+  @org.springframework.beans.factory.annotation.Autowired
+  io.micrometer.core.instrument.MeterRegistry meters;
+
   @Test
   void fiftyUsersAreMinedCompletelyAndOneUsersTroubleStaysItsOwn() {
     Map<Long, Integer> pagesOf = new HashMap<>();
@@ -41,6 +44,10 @@ class MiningPipelineIT extends SimulatedPlatformTest {
     long broken = idOf("user-27");
     PLATFORM.user("user-13").unauthorized();
     PLATFORM.user("user-27").serverErrorsAlways();
+    double pagesBefore = meter("quarry.mining.pages", "stream", "posts");
+    double endedBefore = meter("quarry.mining.chains.stopped", "reason", "end_of_data");
+    double unauthorizedBefore = meter("quarry.mining.chains.stopped", "reason", "unauthorized");
+    long chainsBefore = chainPages().count();
 
     camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
 
@@ -108,6 +115,31 @@ class MiningPipelineIT extends SimulatedPlatformTest {
     Map<String, Object> run =
         jdbc.sql("select * from scheduler_run where stream = 'posts'").query().singleRow();
     assertThat(run).containsEntry("outcome", "succeeded").containsEntry("users_scheduled", 50);
+
+    // The metrics tell the same story, without a label per user.
+    int minedPages =
+        pagesOf.entrySet().stream()
+            .filter(u -> u.getKey() != unauthorized && u.getKey() != broken)
+            .mapToInt(Map.Entry::getValue)
+            .sum();
+    assertThat(meter("quarry.mining.pages", "stream", "posts") - pagesBefore).isEqualTo(minedPages);
+    assertThat(meter("quarry.mining.chains.stopped", "reason", "end_of_data") - endedBefore)
+        .isEqualTo(48);
+    assertThat(meter("quarry.mining.chains.stopped", "reason", "unauthorized") - unauthorizedBefore)
+        .isEqualTo(1);
+    assertThat(chainPages().count() - chainsBefore).isEqualTo(49);
+  }
+
+  private double meter(String name, String tag, String value) {
+    var counter = meters.find(name).tag("stream", "posts").tag(tag, value).counter();
+    return counter == null ? 0 : counter.count();
+  }
+
+  private io.micrometer.core.instrument.distribution.HistogramSnapshot chainPages() {
+    var summary = meters.find("quarry.mining.chain.pages").tag("stream", "posts").summary();
+    return summary == null
+        ? io.micrometer.core.instrument.distribution.HistogramSnapshot.empty(0, 0, 0)
+        : summary.takeSnapshot();
   }
 
   @Test
