@@ -103,8 +103,7 @@ public class DashboardController {
         jobs.list(),
         properties.streams().keySet().stream()
             .sorted()
-            .map(stream -> dashboard.latestRun(stream).orElse(null))
-            .filter(run -> run != null)
+            .flatMap(stream -> dashboard.latestRun(stream).stream())
             .toList(),
         queues.snapshot(),
         dashboard.topUsers(TOP_USERS),
