@@ -4,7 +4,13 @@
 'use strict';
 
 const REFRESH_MILLIS = 2000;
-const state = { admin: false, history: { cursors: [], before: null, next: null }, refreshing: false };
+const DEAD_LETTER_PAGE = 50;
+const state = {
+  admin: false,
+  history: { cursors: [], before: null, next: null },
+  deadLetterOffset: 0,
+  refreshing: false,
+};
 
 function el(tag, text, attrs) {
   const node = document.createElement(tag);
@@ -219,6 +225,14 @@ function selectedDeadLetters() {
 }
 
 function renderDeadLetters(letters, open) {
+  const offset = state.deadLetterOffset;
+  if (letters.length === 0 && offset > 0) {
+    state.deadLetterOffset = 0; // the page emptied (replayed elsewhere): back to the newest
+  }
+  document.getElementById('dl-newer').disabled = offset === 0;
+  document.getElementById('dl-older').disabled = offset + DEAD_LETTER_PAGE >= open;
+  document.getElementById('dl-range').textContent = letters.length
+    ? (offset + 1) + '–' + (offset + letters.length) + ' of ' + open : '';
   if (!changed('dead-letters', [letters, open])) return;
   document.getElementById('dl-count').textContent = '(' + open + ' open)';
   const checked = new Set(selectedDeadLetters());
@@ -321,7 +335,7 @@ async function refresh() {
   try {
     const [summary, letters] = await Promise.all([
       getJson('/api/dashboard/summary'),
-      getJson('/api/dead-letters?limit=50'),
+      getJson('/api/dead-letters?limit=' + DEAD_LETTER_PAGE + '&offset=' + state.deadLetterOffset),
     ]);
     renderJobs(summary.jobs);
     renderStreams(summary.streams);
@@ -366,6 +380,14 @@ async function start() {
   document.getElementById('dl-select-all').addEventListener('change', (event) => {
     document.querySelectorAll('#dead-letters-table tbody input[type=checkbox]')
       .forEach((box) => { box.checked = event.target.checked; });
+  });
+  document.getElementById('dl-older').addEventListener('click', () => {
+    state.deadLetterOffset += DEAD_LETTER_PAGE;
+    refresh();
+  });
+  document.getElementById('dl-newer').addEventListener('click', () => {
+    state.deadLetterOffset = Math.max(0, state.deadLetterOffset - DEAD_LETTER_PAGE);
+    refresh();
   });
   document.getElementById('dl-replay-selected').addEventListener('click', () => bulkDeadLetters('replay'));
   document.getElementById('dl-discard-selected').addEventListener('click', () => bulkDeadLetters('discard'));
