@@ -1,6 +1,7 @@
 package io.quarry.mining;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.config.MiningProperties;
@@ -20,8 +21,9 @@ import org.springframework.stereotype.Component;
  * A stream's scheduler tick: opens a run record, and once the active users have been read, claims
  * the users whose previous chain is over (the overlap guard, committed before anything is sent, so
  * a miner always finds the chain of the message it receives) and publishes one mining message per
- * user in confirmed batches. If publishing fails, the users whose messages did not go out are
- * released (marked failed with the reason) and the run is recorded as failed.
+ * user in confirmed batches ({@link BatchPublisher}: one confirm wait per batch, no per-message
+ * correlation). If publishing fails, the users whose messages did not go out are released (marked
+ * failed with the reason) and the run is recorded as failed.
  */
 @Component
 public class MiningScheduler {
@@ -33,7 +35,7 @@ public class MiningScheduler {
   private static final long CONFIRM_TIMEOUT_MILLIS = 30_000;
 
   private final MiningStateRepository states;
-  private final ConfirmedPublisher publisher;
+  private final BatchPublisher publisher;
   private final MiningMessageCodec codec;
   private final BusNames names;
   private final QuarryProperties properties;
@@ -41,7 +43,7 @@ public class MiningScheduler {
 
   public MiningScheduler(
       MiningStateRepository states,
-      ConfirmedPublisher publisher,
+      BatchPublisher publisher,
       MiningMessageCodec codec,
       BusNames names,
       QuarryProperties properties,

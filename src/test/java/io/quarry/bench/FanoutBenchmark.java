@@ -7,6 +7,7 @@ import static io.quarry.bench.BenchSupport.say;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.config.QuarryProperties;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
@@ -110,6 +111,7 @@ public final class FanoutBenchmark {
         BenchSupport.startQuarry(
             name, args, ctx -> ctx.getBeanFactory().addBeanPostProcessor(phases));
     camel = context.getBean(CamelContext.class);
+    phases.readSendTimeFrom(context.getBean(MeterRegistry.class));
     producer = camel.createProducerTemplate();
     jdbc = new JdbcTemplate(context.getBean(DataSource.class));
     names = context.getBean(BusNames.class);
@@ -197,7 +199,7 @@ public final class FanoutBenchmark {
             .orElseThrow();
     CpuSampler.Shares cpu = typical.cpu();
     String largest =
-        publish >= read + claim ? "publishing (ConfirmedPublisher.publishAll)" : "the database";
+        publish >= read + claim ? "publishing (BatchPublisher.publishAll)" : "the database";
     say(
         "  bottleneck           %s: publishing %.0f%% of the tick (sending %.0f%%, waiting for"
             + " the confirms %.0f%%), reading and claiming %.0f%%; CPU during the tick: Quarry's"
