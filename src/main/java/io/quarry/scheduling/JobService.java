@@ -18,6 +18,8 @@ import org.quartz.Trigger;
 import org.quartz.TriggerKey;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.PlatformTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * What an operator can see and do with the scheduled work, the maintenance jobs ({@code kind}
@@ -54,6 +56,7 @@ public class JobService {
   private final QuarryProperties properties;
   private final ProducerTemplate camel;
   private final JdbcClient jdbc;
+  private final TransactionTemplate transaction;
 
   public JobService(
       MaintenanceJobs jobs,
@@ -61,13 +64,15 @@ public class JobService {
       JobExecutionRepository executions,
       QuarryProperties properties,
       ProducerTemplate camel,
-      JdbcClient jdbc) {
+      JdbcClient jdbc,
+      PlatformTransactionManager transactions) {
     this.jobs = jobs;
     this.scheduler = scheduler;
     this.executions = executions;
     this.properties = properties;
     this.camel = camel;
     this.jdbc = jdbc;
+    this.transaction = new TransactionTemplate(transactions);
   }
 
   /** The maintenance jobs, then the stream schedulers. */
@@ -110,12 +115,12 @@ public class JobService {
   public void pause(String name, String user) {
     Optional<String> stream = stream(name);
     if (stream.isPresent()) {
-      quartz(() -> scheduler.pauseTrigger(streamTrigger(stream.get())));
+      locked(() -> scheduler.pauseTrigger(streamTrigger(stream.get())));
       executions.recordAction(stream.get() + STREAM_SUFFIX, "pause", user);
       return;
     }
     MaintenanceJobs.Job job = job(name);
-    quartz(() -> scheduler.pauseJob(job.jobKey()));
+    locked(() -> scheduler.pauseJob(job.jobKey()));
     executions.recordAction(job.name(), "pause", user);
   }
 
@@ -211,6 +216,21 @@ public class JobService {
     } catch (SchedulerException e) {
       throw new IllegalStateException("Quartz refused: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * Runs a Quartz change in a Spring transaction. Quartz's job store here takes its cluster lock (a
+   * row of {@code qrtz_locks}, {@code SELECT ... FOR UPDATE}) on the caller's connection, which
+   * outside a transaction is in autocommit and lets go of the lock at once: a pause could then
+   * interleave with a trigger being fired and be overwritten by it (seen as a pause that left the
+   * trigger NORMAL). In a transaction the lock is held until the change is committed.
+   *
+   * <p>Only for pausing: Quartz wakes its scheduler thread as soon as a trigger is stored or
+   * resumed, before the surrounding transaction commits, so a resumed or manually fired trigger
+   * would wait for the thread's next idle poll (up to 30 s) instead of firing now.
+   */
+  private void locked(QuartzAction action) {
+    transaction.executeWithoutResult(status -> quartz(action));
   }
 
   private static void quartz(QuartzAction action) {
