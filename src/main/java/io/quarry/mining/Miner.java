@@ -1,6 +1,7 @@
 package io.quarry.mining;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
@@ -14,9 +15,9 @@ import io.quarry.platform.Page;
 import io.quarry.platform.PlatformClient;
 import io.quarry.platform.RateLimitedException;
 import io.quarry.platform.UnauthorizedException;
+import io.quarry.security.TokenCipher;
 import io.quarry.storage.DataTopicPublisher;
 import io.quarry.storage.RawItemRepository;
-import io.quarry.user.UserRepository;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,7 +40,7 @@ public class Miner {
   private static final long CONFIRM_TIMEOUT_MILLIS = 10_000;
 
   private final MiningStateRepository states;
-  private final UserRepository users;
+  private final TokenCipher cipher;
   private final RawItemRepository rawItems;
   private final PlatformClient platform;
   private final ConfirmedPublisher publisher;
@@ -50,10 +51,13 @@ public class Miner {
   private final MiningProperties mining;
   private final MeterRegistry metrics;
   private final Map<String, RateLimiter> limiters = new ConcurrentHashMap<>();
+  // Looked up once per stream, not per page (a registry look-up builds and sorts the meter's id).
+  private final Map<String, Counter> pageCounters = new ConcurrentHashMap<>();
+  private final Map<String, Counter> itemCounters = new ConcurrentHashMap<>();
 
   public Miner(
       MiningStateRepository states,
-      UserRepository users,
+      TokenCipher cipher,
       RawItemRepository rawItems,
       PlatformClient platform,
       ConfirmedPublisher publisher,
@@ -63,7 +67,7 @@ public class Miner {
       QuarryProperties properties,
       MeterRegistry metrics) {
     this.states = states;
-    this.users = users;
+    this.cipher = cipher;
     this.rawItems = rawItems;
     this.platform = platform;
     this.publisher = publisher;
@@ -98,8 +102,13 @@ public class Miner {
     if ("failed".equals(state.status())) {
       states.resume(message.userId(), message.stream(), message.runId()); // a retried dead letter
     }
-    String token = users.accessToken(message.userId()).orElse(null);
-    MiningChain chain = new MiningChain(message, state.externalId(), token, state.seenMarkers());
+    // The token comes with the chain's state (one query, not two); decrypted only here.
+    String token = state.accessToken() == null ? null : cipher.decrypt(state.accessToken());
+    // A run's first message learns whether an earlier run stored items at all: when none did, no
+    // page of this message can consist of old data, and the per-page look-up is skipped.
+    boolean checkOldData = !Boolean.FALSE.equals(state.earlierItems());
+    MiningChain chain =
+        new MiningChain(message, state.externalId(), token, state.seenMarkers(), checkOldData);
     if (token == null) {
       chain.stop(StopReason.NO_TOKEN, "user has no access token");
     }
@@ -155,6 +164,7 @@ public class Miner {
     }
     List<JsonNode> items = page.items();
     if (!items.isEmpty()
+        && chain.checkOldData()
         && rawItems.allStoredBefore(
             message.userId(), message.stream(), message.runId(), ids(items))) {
       chain.stop(StopReason.NO_NEW_DATA, null);
@@ -166,8 +176,12 @@ public class Miner {
               message.stream(), message.userId(), message.runId(), chain.pages() + 1, items),
           stream);
     }
-    metrics.counter("quarry.mining.pages", "stream", message.stream()).increment();
-    metrics.counter("quarry.mining.items", "stream", message.stream()).increment(items.size());
+    pageCounters
+        .computeIfAbsent(message.stream(), s -> metrics.counter("quarry.mining.pages", "stream", s))
+        .increment();
+    itemCounters
+        .computeIfAbsent(message.stream(), s -> metrics.counter("quarry.mining.items", "stream", s))
+        .increment(items.size());
     chain.pageFetched(items.size(), page.nextMarker(), page.hasMore(), mining.maxPagesPerRun());
   }
 

@@ -17,6 +17,7 @@ public final class MiningChain {
   private final String externalId;
   private final String token;
   private final Set<String> seenBefore;
+  private final boolean checkOldData;
   private final List<String> fetchedMarkers = new ArrayList<>();
   private String marker;
   private int repeats;
@@ -29,7 +30,17 @@ public final class MiningChain {
   private Duration delay;
 
   MiningChain(MiningMessage message, String externalId, String token, List<String> seenMarkers) {
+    this(message, externalId, token, seenMarkers, true);
+  }
+
+  MiningChain(
+      MiningMessage message,
+      String externalId,
+      String token,
+      List<String> seenMarkers,
+      boolean checkOldData) {
     this.message = message;
+    this.checkOldData = checkOldData;
     this.externalId = externalId;
     this.token = token;
     this.seenBefore = new HashSet<>(seenMarkers);
@@ -49,6 +60,14 @@ public final class MiningChain {
 
   String token() {
     return token;
+  }
+
+  /**
+   * Whether each page must be checked for data stored by an earlier run (incremental mining's
+   * stop); false when no earlier run of this user and stream stored anything.
+   */
+  boolean checkOldData() {
+    return checkOldData;
   }
 
   public String marker() {

@@ -25,9 +25,22 @@ public class MiningStateRepository {
     }
   }
 
-  /** A chain's state as the miner needs it. */
+  /**
+   * A chain's state as the miner needs it, with the user's external id and sealed access token
+   * (read in the same query).
+   *
+   * @param accessToken the token as stored (encrypted), null when the user has none
+   * @param earlierItems whether raw items of an earlier run of this user and stream exist, read
+   *     only at the start of a run (no page mined yet, so the look-up is short); null when not read
+   */
   public record ChainState(
-      String status, UUID runId, long pagesMined, List<String> seenMarkers, String externalId) {}
+      String status,
+      UUID runId,
+      long pagesMined,
+      List<String> seenMarkers,
+      String externalId,
+      byte[] accessToken,
+      Boolean earlierItems) {}
 
   private final JdbcClient jdbc;
 
@@ -106,7 +119,12 @@ public class MiningStateRepository {
   public java.util.Optional<ChainState> chainState(long userId, String stream) {
     return jdbc.sql(
             """
-            select s.status, s.run_id, s.pages_mined, s.seen_markers, u.external_id
+            select s.status, s.run_id, s.pages_mined, s.seen_markers, u.external_id,
+                   u.access_token,
+                   case when s.pages_mined = 0 then exists (
+                     select 1 from raw_item r
+                      where r.user_id = s.user_id and r.stream = s.stream
+                        and r.run_id is distinct from s.run_id) end
               from mining_state s join app_user u on u.id = s.user_id
              where s.user_id = :user and s.stream = :stream
             """)
@@ -119,7 +137,9 @@ public class MiningStateRepository {
                     rs.getObject(2, UUID.class),
                     rs.getLong(3),
                     List.of((String[]) rs.getArray(4).getArray()),
-                    rs.getString(5)))
+                    rs.getString(5),
+                    rs.getBytes(6),
+                    rs.getObject(7, Boolean.class)))
         .optional();
   }
 

@@ -8,6 +8,7 @@ import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.mining.DataBatch;
 import io.quarry.monitoring.LogContext;
 import io.quarry.routes.deadletter.BusErrorHandling;
+import io.quarry.routes.mining.StripCamelHeaders;
 import io.quarry.storage.DataBatchCodec;
 import io.quarry.storage.Subscribers;
 import java.util.Map;
@@ -72,7 +73,7 @@ public class DataSubscriberRoutes extends RouteBuilder {
                           DataBatch batch = exchange.getMessage().getBody(DataBatch.class);
                           LogContext.put(exchange, batch.userId(), batch.stream(), batch.runId());
                         })
-                    .removeHeaders("Camel*")
+                    .process(StripCamelHeaders.INSTANCE)
                     .bean(Subscribers.class, handler);
               }
             });

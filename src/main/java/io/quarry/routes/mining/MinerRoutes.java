@@ -47,7 +47,7 @@ public class MinerRoutes extends RouteBuilder {
           .routeId(stream + "-miner-pages")
           .routeConfigurationId(BusErrorHandling.ID)
           .bean(MiningMessageCodec.class, "read")
-          .removeHeaders("Camel*")
+          .process(StripCamelHeaders.INSTANCE)
           .bean(Miner.class, "begin")
           .loopDoWhile(method(Miner.class, "wantsAnotherPage"))
           .bean(Miner.class, "fetchPage")

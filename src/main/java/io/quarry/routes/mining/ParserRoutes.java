@@ -50,7 +50,7 @@ public class ParserRoutes extends RouteBuilder {
                   .routeId(stream + "-parser-worker")
                   .routeConfigurationId(BusErrorHandling.ID)
                   .bean(DataBatchCodec.class, "read")
-                  .removeHeaders("Camel*")
+                  .process(StripCamelHeaders.INSTANCE)
                   .bean(ClickParser.class, "parse")
                   .bean(DataTopicPublisher.class, "toTopic");
             });

@@ -1,0 +1,158 @@
+package io.quarry.storage;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.quarry.config.QuarryProperties;
+import io.quarry.mining.DataBatch;
+import io.quarry.notification.EmailRepository;
+import io.quarry.support.QuarryIntegrationTest;
+import io.quarry.user.UserRepository;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.transaction.support.TransactionTemplate;
+
+/**
+ * The data-topic subscribers' work called directly, as a redelivery would call it again: every item
+ * stored once, every batch counted once, one digest per user and run, also across instances.
+ */
+@QuarryIntegrationTest
+class SubscribersIT {
+
+  @Autowired Subscribers subscribers;
+  @Autowired RawItemRepository rawItems;
+  @Autowired UserRepository users;
+  @Autowired EmailRepository emails;
+  @Autowired JdbcClient jdbc;
+  @Autowired TransactionTemplate transaction;
+  @Autowired QuarryProperties properties;
+
+  @Test
+  void aBatchRedeliveredIsStoredAndCountedOnce() {
+    long user = users.upsert("subscribers-it-1", "token");
+    UUID run = UUID.randomUUID();
+    // 20 items three hours apart: 3 or 4 days
+    DataBatch batch = DataBatch.of("posts", user, run, 1, items("a", 20, 3));
+    for (int i = 0; i < 3; i++) {
+      subscribers.rawStorage(batch);
+      subscribers.analytics(batch);
+    }
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(20);
+    assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
+        .isEqualTo(20);
+    assertThat(count("select count(*) from analytics_daily where user_id = " + user))
+        .isGreaterThan(1);
+    Map<String, Object> day =
+        jdbc.sql(
+                "select day::text as day, items from analytics_daily where user_id = :u"
+                    + " and day = date '2025-03-01'")
+            .param("u", user)
+            .query()
+            .singleRow();
+    // 12:00, 09:00, 06:00, 03:00 and 00:00 of that day
+    assertThat(((Number) day.get("items")).longValue()).isEqualTo(5);
+
+    // the next page of the same run adds to the same days
+    DataBatch next = DataBatch.of("posts", user, run, 2, items("b", 20, 3));
+    subscribers.rawStorage(next);
+    subscribers.analytics(next);
+    subscribers.analytics(next);
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(40);
+    assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
+        .isEqualTo(40);
+  }
+
+  @Test
+  void aBatchWithoutDatesIsMarkedProcessedAndCountsNothing() {
+    long user = users.upsert("subscribers-it-2", "token");
+    List<JsonNode> undated = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      undated.add(JsonNodeFactory.instance.objectNode().put("id", "undated-" + i));
+    }
+    DataBatch batch = DataBatch.of("posts", user, UUID.randomUUID(), 1, undated);
+    subscribers.rawStorage(batch);
+    subscribers.analytics(batch);
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(3);
+    assertThat(count("select count(*) from raw_item where item_day is null and user_id = " + user))
+        .isEqualTo(3);
+    assertThat(count("select count(*) from analytics_daily where user_id = " + user)).isZero();
+    assertThat(
+            count(
+                "select count(*) from processed_message where processor = 'analytics'"
+                    + " and message_id = '"
+                    + batch.batchId()
+                    + "'"))
+        .isEqualTo(1);
+  }
+
+  @Test
+  void anItemTwiceInOneBatchIsStoredOnce() {
+    long user = users.upsert("subscribers-it-3", "token");
+    List<JsonNode> items = new ArrayList<>(items("c", 2, 1));
+    items.add(items.get(0));
+    subscribers.rawStorage(DataBatch.of("posts", user, UUID.randomUUID(), 1, items));
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(2);
+  }
+
+  @Test
+  void oneDigestPerUserAndRunAlsoAcrossInstances() {
+    long user = users.upsert("subscribers-it-4", "token");
+    users.setEmail(user, "digest-4@example.org");
+    long nobody = users.upsert("subscribers-it-5", "token");
+    UUID run = UUID.randomUUID();
+    Subscribers otherInstance = new Subscribers(rawItems, jdbc, transaction, emails, properties);
+    for (int page = 1; page <= 5; page++) {
+      subscribers.notification(DataBatch.of("posts", user, run, page, items("d", 1, 1)));
+      otherInstance.notification(DataBatch.of("posts", user, run, page, items("d", 1, 1)));
+      subscribers.notification(DataBatch.of("posts", nobody, run, page, items("e", 1, 1)));
+    }
+    assertThat(count("select count(*) from email where user_id = " + user)).isEqualTo(1);
+    assertThat(count("select count(*) from email where user_id = " + nobody)).isZero();
+
+    subscribers.notification(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("d", 1, 1)));
+    assertThat(count("select count(*) from email where user_id = " + user)).isEqualTo(2);
+  }
+
+  @Test
+  void onlyItemsOfAnEarlierRunCountAsStoredBefore() {
+    long user = users.upsert("subscribers-it-6", "token");
+    UUID earlier = UUID.randomUUID();
+    UUID now = UUID.randomUUID();
+    subscribers.rawStorage(DataBatch.of("posts", user, earlier, 1, items("f", 3, 1)));
+    subscribers.rawStorage(DataBatch.of("posts", user, now, 1, items("g", 3, 1)));
+    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "f-1", "f-2"))).isTrue();
+    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "f-0"))).isTrue();
+    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "g-1"))).isFalse();
+    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "new"))).isFalse();
+    assertThat(rawItems.allStoredBefore(user, "posts", earlier, List.of("f-0"))).isFalse();
+    assertThat(rawItems.allStoredBefore(user, "ads", now, List.of("f-0"))).isFalse();
+  }
+
+  /** Items like the simulator's: newest first, {@code hours} apart from 2025-03-01 12:00 UTC. */
+  private static List<JsonNode> items(String prefix, int count, int hours) {
+    List<JsonNode> items = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      ObjectNode item = JsonNodeFactory.instance.objectNode();
+      item.put("id", prefix + "-" + i);
+      item.put(
+          "createdAt",
+          java.time.Instant.parse("2025-03-01T12:00:00Z")
+              .minus(java.time.Duration.ofHours((long) hours * i))
+              .toString());
+      items.add(item);
+    }
+    return items;
+  }
+
+  private long count(String sql) {
+    Long value = jdbc.sql(sql).query(Long.class).single();
+    return value == null ? 0 : value;
+  }
+}
