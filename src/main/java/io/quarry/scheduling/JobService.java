@@ -137,30 +137,19 @@ public class JobService {
   }
 
   private JobView view(MaintenanceJobs.Job job) {
-    Trigger trigger = quartz(() -> scheduler.getTrigger(job.triggerKey()));
-    String state = quartz(() -> scheduler.getTriggerState(job.triggerKey()).name());
     var last = executions.latest(job.name());
-    return new JobView(
+    return view(
+        "maintenance",
         job.name(),
-        trigger instanceof CronTrigger cron ? cron.getCronExpression() : job.properties().cron(),
-        trigger != null ? trigger.getPriority() : job.properties().priority(),
+        job.triggerKey(),
+        job.properties().cron(),
+        job.properties().priority(),
         job.properties().eventType(),
-        state,
-        trigger != null && trigger.getNextFireTime() != null
-            ? trigger.getNextFireTime().toInstant()
-            : null,
-        trigger != null && trigger.getPreviousFireTime() != null
-            ? trigger.getPreviousFireTime().toInstant()
-            : null,
         last.map(JobExecutionRepository.JobExecution::outcome).orElse(null),
-        last.map(JobExecutionRepository.JobExecution::startedAt).orElse(null),
-        "maintenance");
+        last.map(JobExecutionRepository.JobExecution::startedAt).orElse(null));
   }
 
   private JobView streamView(String stream) {
-    TriggerKey key = streamTrigger(stream);
-    Trigger trigger = quartz(() -> scheduler.getTrigger(key));
-    String state = quartz(() -> scheduler.getTriggerState(key).name());
     record LastRun(String outcome, Instant startedAt) {}
     Optional<LastRun> last =
         jdbc.sql(
@@ -169,13 +158,34 @@ public class JobService {
             .param("stream", stream)
             .query((rs, n) -> new LastRun(rs.getString(1), rs.getTimestamp(2).toInstant()))
             .optional();
-    return new JobView(
+    return view(
+        "stream",
         stream + STREAM_SUFFIX,
-        trigger instanceof CronTrigger cron
-            ? cron.getCronExpression()
-            : properties.streams().get(stream).schedule(),
-        trigger != null ? trigger.getPriority() : Trigger.DEFAULT_PRIORITY,
+        streamTrigger(stream),
+        properties.streams().get(stream).schedule(),
+        Trigger.DEFAULT_PRIORITY,
         null,
+        last.map(LastRun::outcome).orElse(null),
+        last.map(LastRun::startedAt).orElse(null));
+  }
+
+  /** The trigger as Quartz has it; the configured cron and priority until it is scheduled. */
+  private JobView view(
+      String kind,
+      String name,
+      TriggerKey key,
+      String configuredCron,
+      int configuredPriority,
+      String eventType,
+      String lastOutcome,
+      Instant lastRunAt) {
+    Trigger trigger = quartz(() -> scheduler.getTrigger(key));
+    String state = quartz(() -> scheduler.getTriggerState(key).name());
+    return new JobView(
+        name,
+        trigger instanceof CronTrigger cron ? cron.getCronExpression() : configuredCron,
+        trigger != null ? trigger.getPriority() : configuredPriority,
+        eventType,
         state,
         trigger != null && trigger.getNextFireTime() != null
             ? trigger.getNextFireTime().toInstant()
@@ -183,9 +193,9 @@ public class JobService {
         trigger != null && trigger.getPreviousFireTime() != null
             ? trigger.getPreviousFireTime().toInstant()
             : null,
-        last.map(LastRun::outcome).orElse(null),
-        last.map(LastRun::startedAt).orElse(null),
-        "stream");
+        lastOutcome,
+        lastRunAt,
+        kind);
   }
 
   /** {@code posts-scheduler} (or {@code posts}) names the scheduler of the stream posts. */
