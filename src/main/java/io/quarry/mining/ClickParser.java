@@ -23,25 +23,30 @@ public class ClickParser {
 
   private static final Logger log = LoggerFactory.getLogger(ClickParser.class);
 
+  /** Normalises every page of the batch, keeping its pages (a page may end up empty). */
   public DataBatch parse(DataBatch batch) {
-    List<JsonNode> valid = new ArrayList<>(batch.items().size());
+    List<DataBatch.PageItems> pages = new ArrayList<>(batch.pages().size());
     int rejected = 0;
-    for (JsonNode item : batch.items()) {
-      JsonNode normalised = normalise(item);
-      if (normalised == null) {
-        rejected++;
-      } else {
-        valid.add(normalised);
+    for (DataBatch.PageItems page : batch.pages()) {
+      List<JsonNode> valid = new ArrayList<>(page.items().size());
+      for (JsonNode item : page.items()) {
+        JsonNode normalised = normalise(item);
+        if (normalised == null) {
+          rejected++;
+        } else {
+          valid.add(normalised);
+        }
       }
+      pages.add(page.withItems(valid));
     }
     if (rejected > 0) {
       log.warn(
           "Batch {}: dropped {} invalid clicks of {}",
           batch.batchId(),
           rejected,
-          batch.items().size());
+          batch.itemCount());
     }
-    return batch.withItems(valid);
+    return batch.withPages(pages);
   }
 
   static JsonNode normalise(JsonNode item) {

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
 
 /**
- * The steps of a miner route: take up a mining message, fetch and publish its pages one by one (the
- * route loops), then queue the continuation or end the chain with its reason.
+ * The steps of a miner route: take up a mining message, fetch its pages one by one (the route
+ * loops), then publish them as one data batch and queue the continuation or end the chain with its
+ * reason.
  */
 @Component
 public class Miner {
@@ -124,8 +125,8 @@ public class Miner {
   }
 
   /**
-   * Fetches the next page and publishes it to the stream's topic (or parser queue). A 429 turns the
-   * rest into a delayed continuation; 401/403 stops the chain and flags the user; transient and
+   * Fetches the next page and keeps its items for the message's batch ({@link #end}). A 429 turns
+   * the rest into a delayed continuation; 401/403 stops the chain and flags the user; transient and
    * malformed-response failures propagate to the route's error handling.
    */
   public void fetchPage(Exchange exchange) {
@@ -170,12 +171,7 @@ public class Miner {
       chain.stop(StopReason.NO_NEW_DATA, null);
       return;
     }
-    if (!items.isEmpty()) {
-      publishBatch(
-          DataBatch.of(
-              message.stream(), message.userId(), message.runId(), chain.pages() + 1, items),
-          stream);
-    }
+    chain.keepPage(items);
     pageCounters
         .computeIfAbsent(message.stream(), s -> metrics.counter("quarry.mining.pages", "stream", s))
         .increment();
@@ -185,11 +181,21 @@ public class Miner {
     chain.pageFetched(items.size(), page.nextMarker(), page.hasMore(), mining.maxPagesPerRun());
   }
 
-  /** After the loop: queue the continuation (now or delayed) or end the chain. */
+  /**
+   * After the loop: publish the pages fetched as one batch (none when no page had items), then
+   * queue the continuation (now or delayed) or end the chain. The batch goes first: a crash between
+   * the two redelivers the message, whose pages come again under the same page ids.
+   */
   public void end(Exchange exchange) {
     MiningChain chain = exchange.getProperty(CHAIN, MiningChain.class);
     if (chain == null) {
       return;
+    }
+    if (!chain.fetchedPages().isEmpty()) {
+      MiningMessage message = chain.message();
+      publishBatch(
+          DataBatch.of(message.stream(), message.userId(), message.runId(), chain.fetchedPages()),
+          stream(chain));
     }
     MiningMessage next = chain.continuation();
     if (chain.stopped()) {

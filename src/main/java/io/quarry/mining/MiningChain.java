@@ -1,5 +1,6 @@
 package io.quarry.mining;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.quarry.mining.MiningStateRepository.StopReason;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -9,7 +10,8 @@ import java.util.Set;
 
 /**
  * Where one mining message stands while its pages are fetched (kept as an exchange property): the
- * marker to fetch next, counters, markers seen, and whether and why the chain stops.
+ * marker to fetch next, counters, markers seen, the pages fetched (published together when the
+ * message ends), and whether and why the chain stops.
  */
 public final class MiningChain {
 
@@ -19,6 +21,7 @@ public final class MiningChain {
   private final Set<String> seenBefore;
   private final boolean checkOldData;
   private final List<String> fetchedMarkers = new ArrayList<>();
+  private final List<DataBatch.PageItems> fetchedPages = new ArrayList<>();
   private String marker;
   private int repeats;
   private long pages;
@@ -108,6 +111,18 @@ public final class MiningChain {
 
   List<String> fetchedMarkers() {
     return fetchedMarkers;
+  }
+
+  /** The pages with items this message fetched so far, in order: published as one batch. */
+  public List<DataBatch.PageItems> fetchedPages() {
+    return fetchedPages;
+  }
+
+  /** Keeps a fetched page's items for the message's batch (call before {@link #pageFetched}). */
+  void keepPage(List<JsonNode> pageItems) {
+    if (!pageItems.isEmpty()) {
+      fetchedPages.add(new DataBatch.PageItems(pages + 1, pageItems));
+    }
   }
 
   void stop(StopReason reason, String detail) {

@@ -11,7 +11,10 @@ import org.apache.camel.component.springrabbit.SpringRabbitMQConstants;
 import org.springframework.amqp.core.Message;
 import org.springframework.stereotype.Component;
 
-/** Reads and writes data batches (gzip or not), refusing malformed ones. */
+/**
+ * Reads and writes data batches (gzip or not), refusing malformed ones. Writes version 2 (pages);
+ * reads version 1 (one page) too, see {@link DataBatch}.
+ */
 @Component
 public class DataBatchCodec {
 
@@ -31,19 +34,27 @@ public class DataBatchCodec {
     } catch (IOException | IllegalArgumentException e) {
       throw new InvalidMessageException("data batch is not valid JSON: " + e.getMessage());
     }
-    if (batch.version() != 1
+    if ((batch.version() != 1 && batch.version() != DataBatch.VERSION)
         || batch.batchId() == null
         || batch.stream() == null
         || !properties.streams().containsKey(batch.stream())
         || batch.userId() <= 0
         || batch.runId() == null
-        || batch.items() == null) {
+        || batch.pages() == null
+        || batch.pages().isEmpty()) {
       throw new InvalidMessageException(
-          "data batch lacks version 1, batchId, stream, userId, runId or items");
+          "data batch lacks version 1 or 2, batchId, stream, userId, runId or pages (items)");
     }
     String idField = properties.platform().itemIdField();
-    if (batch.items().stream().anyMatch(item -> !item.hasNonNull(idField))) {
-      throw new InvalidMessageException("data batch has an item without " + idField);
+    for (DataBatch.PageItems page : batch.pages()) {
+      if (page == null || page.page() <= 0 || page.items() == null) {
+        throw new InvalidMessageException("data batch has a page without its number or items");
+      }
+      for (var item : page.items()) {
+        if (item == null || !item.hasNonNull(idField)) {
+          throw new InvalidMessageException("data batch has an item without " + idField);
+        }
+      }
     }
     return batch;
   }

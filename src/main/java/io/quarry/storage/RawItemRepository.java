@@ -21,8 +21,8 @@ public class RawItemRepository {
 
   /**
    * Stores the items not stored yet; items already stored are left as they are. One statement for
-   * the whole page (the items as arrays, unnested by PostgreSQL): one parse, one plan and one round
-   * trip instead of a statement per item, atomic on its own (autocommit).
+   * the whole batch (the items as arrays, unnested by PostgreSQL): one parse, one plan and one
+   * round trip instead of a statement per item, atomic on its own (autocommit).
    */
   public void storeAll(
       long userId, String stream, UUID runId, List<JsonNode> items, String idField) {

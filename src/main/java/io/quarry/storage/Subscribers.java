@@ -4,17 +4,18 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.mining.DataBatch;
 import io.quarry.notification.EmailRepository;
 import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.function.Function;
-import java.util.stream.Collectors;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
- * What the data-topic subscribers do with a batch. Each is idempotent under redelivery: raw storage
- * by item key, analytics and notification by the batch's (deterministic) id or the run.
+ * What the data-topic subscribers do with a batch (the pages one mining message fetched). Each is
+ * idempotent under redelivery, also when a redelivered mining message groups its pages differently:
+ * raw storage by item key, analytics by each page's deterministic id, notification by the run.
  */
 @Component
 public class Subscribers {
@@ -45,56 +46,78 @@ public class Subscribers {
     this.idField = properties.platform().itemIdField();
   }
 
+  /** Stores every item of every page of the batch in one statement. */
   public void rawStorage(DataBatch batch) {
     rawItems.storeAll(batch.userId(), batch.stream(), batch.runId(), batch.items(), idField);
   }
 
   /**
-   * Adds the batch's items to the per-user, per-day counts, once per batch: one statement (so one
-   * round trip and one commit) that records the batch id in {@code processed_message} and adds the
-   * counts only when that row is new. A redelivered batch finds its id there and adds nothing; a
-   * concurrent duplicate waits on the id's key until the first commits, then adds nothing either.
+   * Adds the batch's items to the per-user, per-day counts, once per page (not per batch: a mining
+   * message redelivered may group its pages differently). One statement (one round trip, one
+   * commit) records every page's deterministic id ({@link DataBatch#pageId(long)}) in {@code
+   * processed_message} and adds the day counts of only the pages whose id was new. A page seen
+   * before (in any batch, version 1 or 2) adds nothing; a concurrent duplicate waits on the page
+   * id's key until the first commits, then adds nothing either.
    */
   public void analytics(DataBatch batch) {
-    Map<LocalDate, Long> perDay =
-        batch.items().stream()
-            .map(RawItemRepository::dayOf)
-            .filter(java.util.Objects::nonNull)
-            .collect(
-                Collectors.groupingBy(Function.identity(), TreeMap::new, Collectors.counting()));
-    // Days in ascending order: concurrent batches of one user lock the same rows in the same order.
-    String[] days = perDay.keySet().stream().map(LocalDate::toString).toArray(String[]::new);
-    Long[] counts = perDay.values().toArray(Long[]::new);
+    // Page ids ascending, and rows (page, day, count) by day: concurrent batches of one user lock
+    // the same keys in the same order.
+    TreeMap<String, Map<LocalDate, Long>> perPage = new TreeMap<>();
+    for (DataBatch.PageItems page : batch.pages()) {
+      Map<LocalDate, Long> perDay =
+          perPage.computeIfAbsent(batch.pageId(page.page()), id -> new TreeMap<>());
+      for (var item : page.items()) {
+        LocalDate day = RawItemRepository.dayOf(item);
+        if (day != null) {
+          perDay.merge(day, 1L, Long::sum);
+        }
+      }
+    }
+    String[] pageIds = perPage.keySet().toArray(String[]::new);
+    List<String> rowPages = new ArrayList<>();
+    List<String> rowDays = new ArrayList<>();
+    List<Long> rowCounts = new ArrayList<>();
+    perPage.forEach(
+        (pageId, perDay) ->
+            perDay.forEach(
+                (day, count) -> {
+                  rowPages.add(pageId);
+                  rowDays.add(day.toString());
+                  rowCounts.add(count);
+                }));
     jdbc.sql(
             """
-            with first_time as (
-              insert into processed_message (processor, message_id) values ('analytics', :id)
+            with new_page as (
+              insert into processed_message (processor, message_id)
+              select 'analytics', p.id from unnest(cast(:pages as text[])) as p (id) order by p.id
               on conflict do nothing
-              returning 1)
+              returning message_id)
             insert into analytics_daily (user_id, stream, day, items)
-            select :user, :stream, d.day, d.items
-              from first_time,
-                   unnest(cast(:days as date[]), cast(:counts as bigint[])) with ordinality
-                   as d (day, items, n)
-             order by d.n
+            select :user, :stream, r.day, sum(r.items)
+              from unnest(cast(:rowPages as text[]), cast(:days as date[]),
+                          cast(:counts as bigint[])) as r (page_id, day, items)
+              join new_page on new_page.message_id = r.page_id
+             group by r.day
+             order by r.day
             on conflict (user_id, stream, day)
             do update set items = analytics_daily.items + excluded.items
             """)
-        .param("id", batch.batchId())
+        .param("pages", pageIds)
         .param("user", batch.userId())
         .param("stream", batch.stream())
-        .param("days", days)
-        .param("counts", counts)
+        .param("rowPages", rowPages.toArray(String[]::new))
+        .param("days", rowDays.toArray(String[]::new))
+        .param("counts", rowCounts.toArray(Long[]::new))
         .update();
   }
 
   /**
-   * Queues one digest mail per user and run, for users with an address. Every page of a run arrives
-   * here; only the first one of a (run, user, stream) on this instance reads the address and claims
-   * the digest, the others are answered from memory. The database stays the guard ({@code
-   * processed_message}): another instance, or this one after a restart, finds the digest already
-   * claimed. A key is remembered only after its work committed (or the user has no address: an
-   * address set during a run takes effect from the next run).
+   * Queues one digest mail per user and run, for users with an address. Every batch of a run
+   * arrives here; only the first one of a (run, user, stream) on this instance reads the address
+   * and claims the digest, the others are answered from memory. The database stays the guard
+   * ({@code processed_message}): another instance, or this one after a restart, finds the digest
+   * already claimed. A key is remembered only after its work committed (or the user has no address:
+   * an address set during a run takes effect from the next run).
    */
   public void notification(DataBatch batch) {
     String key = batch.runId() + ":" + batch.userId() + ":" + batch.stream();

@@ -21,7 +21,8 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * The data-topic subscribers' work called directly, as a redelivery would call it again: every item
- * stored once, every batch counted once, one digest per user and run, also across instances.
+ * stored once, every page counted once (however a redelivery groups the pages into batches), one
+ * digest per user and run, also across instances.
  */
 @QuarryIntegrationTest
 class SubscribersIT {
@@ -67,6 +68,57 @@ class SubscribersIT {
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(40);
     assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
         .isEqualTo(40);
+  }
+
+  @Test
+  void pagesRegroupedByARedeliveryAreCountedOncePerPage() {
+    long user = users.upsert("subscribers-it-7", "token");
+    UUID run = UUID.randomUUID();
+    // the first attempt of a mining message published page 1 alone (version 1, as before)...
+    DataBatch v1 = DataBatch.of("posts", user, run, 1, items("r1", 4, 1));
+    subscribers.rawStorage(v1);
+    subscribers.analytics(v1);
+    // ...another attempt got pages 1 and 2 (a 429 cut it), the one that finished pages 1 to 4
+    DataBatch cut = batch(user, run, 1, 2);
+    DataBatch whole = batch(user, run, 1, 4);
+    for (DataBatch batch : List.of(cut, whole, whole, cut)) {
+      subscribers.rawStorage(batch);
+      subscribers.analytics(batch);
+    }
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(16);
+    assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
+        .isEqualTo(16);
+    // the next message's batch (pages 5 and 6) counts its own pages, also when a page has no items
+    DataBatch next =
+        DataBatch.of(
+            "posts",
+            user,
+            run,
+            List.of(
+                new DataBatch.PageItems(5, items("r5", 4, 1)),
+                new DataBatch.PageItems(6, List.of())));
+    subscribers.analytics(next);
+    subscribers.analytics(next);
+    assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
+        .isEqualTo(20);
+    assertThat(
+            count(
+                "select count(*) from processed_message where processor = 'analytics'"
+                    + " and message_id like '"
+                    + run
+                    + ":"
+                    + user
+                    + ":posts:%'"))
+        .isEqualTo(6);
+  }
+
+  /** Pages first..last of a run, 4 items each ({@code r<page>-<i>}), one hour apart. */
+  private static DataBatch batch(long user, UUID run, int first, int last) {
+    List<DataBatch.PageItems> pages = new ArrayList<>();
+    for (int page = first; page <= last; page++) {
+      pages.add(new DataBatch.PageItems(page, items("r" + page, 4, 1)));
+    }
+    return DataBatch.of("posts", user, run, pages);
   }
 
   @Test

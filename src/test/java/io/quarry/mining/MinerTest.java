@@ -1,0 +1,275 @@
+package io.quarry.mining;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
+import static org.mockito.ArgumentMatchers.anyLong;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.ArgumentMatchers.eq;
+import static org.mockito.ArgumentMatchers.isNull;
+import static org.mockito.Mockito.inOrder;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quarry.bus.BusNames;
+import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.config.MiningProperties;
+import io.quarry.config.QuarryProperties;
+import io.quarry.config.StreamProperties;
+import io.quarry.mining.MiningStateRepository.ChainState;
+import io.quarry.mining.MiningStateRepository.StopReason;
+import io.quarry.platform.Page;
+import io.quarry.platform.PlatformClient;
+import io.quarry.platform.RateLimitedException;
+import io.quarry.platform.UnauthorizedException;
+import io.quarry.security.TokenCipher;
+import io.quarry.storage.DataTopicPublisher;
+import io.quarry.storage.RawItemRepository;
+import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import org.apache.camel.Exchange;
+import org.apache.camel.impl.DefaultCamelContext;
+import org.apache.camel.support.DefaultExchange;
+import org.junit.jupiter.api.Test;
+import org.mockito.ArgumentCaptor;
+import org.mockito.InOrder;
+
+/**
+ * The miner's steps driven as its route drives them (begin, fetch while wanted, end), with the
+ * database, the platform and the bus mocked: one data batch per mining message, holding every page
+ * with items the message fetched, published before the continuation or the chain's end.
+ */
+class MinerTest {
+
+  private static final long USER = 42;
+  private final UUID run = UUID.randomUUID();
+  private final MiningStateRepository states = mock(MiningStateRepository.class);
+  private final TokenCipher cipher = mock(TokenCipher.class);
+  private final RawItemRepository rawItems = mock(RawItemRepository.class);
+  private final PlatformClient platform = mock(PlatformClient.class);
+  private final ConfirmedPublisher publisher = mock(ConfirmedPublisher.class);
+  private final DataTopicPublisher dataTopic = mock(DataTopicPublisher.class);
+  private final InOrder order = inOrder(dataTopic, publisher, states);
+
+  private Miner miner(int pagesPerMessage, boolean parser) {
+    QuarryProperties properties = properties(pagesPerMessage, parser);
+    return new Miner(
+        states,
+        cipher,
+        rawItems,
+        platform,
+        publisher,
+        new MiningMessageCodec(new ObjectMapper().findAndRegisterModules(), properties),
+        dataTopic,
+        new BusNames("qa"),
+        properties,
+        new SimpleMeterRegistry());
+  }
+
+  /** One mining message through the miner, as MinerRoutes loops over it. */
+  private void mine(Miner miner, MiningMessage message, boolean earlierItems) {
+    when(states.chainState(USER, "posts"))
+        .thenReturn(
+            Optional.of(
+                new ChainState(
+                    "in_progress",
+                    run,
+                    message.pagesMined(),
+                    List.of(),
+                    "ext",
+                    new byte[] {1},
+                    earlierItems)));
+    when(cipher.decrypt(any())).thenReturn("token");
+    Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+    miner.begin(message, exchange);
+    while (miner.wantsAnotherPage(exchange)) {
+      miner.fetchPage(exchange);
+    }
+    miner.end(exchange);
+  }
+
+  private MiningMessage first() {
+    return MiningMessage.first("posts", USER, run, 100, 5);
+  }
+
+  /** Page n (1-based) answers marker "m<n>" (null for page 1) with 2 items and marker m<n+1>. */
+  private void pages(int count) {
+    for (int n = 1; n <= count; n++) {
+      page(n, new Page(items("p" + n, 2), n < count ? "m" + (n + 1) : null, n < count, 100));
+    }
+  }
+
+  private void page(int n, Page page) {
+    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), marker(n)))
+        .thenReturn(page);
+  }
+
+  private static String marker(int n) {
+    return n == 1 ? isNull() : eq("m" + n);
+  }
+
+  private DataBatch published() {
+    ArgumentCaptor<DataBatch> batch = ArgumentCaptor.forClass(DataBatch.class);
+    verify(dataTopic).toTopic(batch.capture());
+    return batch.getValue();
+  }
+
+  @Test
+  void publishesOneBatchOfAllPagesThenEndsTheChain() {
+    pages(3);
+    mine(miner(5, false), first(), false);
+
+    DataBatch batch = published();
+    assertThat(batch.version()).isEqualTo(DataBatch.VERSION);
+    assertThat(batch.pages()).extracting(DataBatch.PageItems::page).containsExactly(1L, 2L, 3L);
+    assertThat(batch.itemCount()).isEqualTo(6);
+    assertThat(batch.batchId()).isEqualTo(run + ":42:posts:1-3");
+    assertThat(batch.pageId(2)).isEqualTo(run + ":42:posts:2");
+    order.verify(dataTopic).toTopic(any());
+    order.verify(states).finish(any(), eq(StopReason.END_OF_DATA), any());
+  }
+
+  @Test
+  void publishesTheMessagesPagesBeforeItsContinuationNumberedInTheRun() {
+    pages(5);
+    Miner miner = miner(2, false);
+    mine(miner, first(), false);
+
+    assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L, 2L);
+    order.verify(dataTopic).toTopic(any());
+    order.verify(publisher).publishAll(any(), anyLong());
+    order.verify(states).progress(any(), any());
+
+    // the continuation (pages 3 and 4)
+    MiningMessage next = first().continueAt("m3", 0, 2, 4);
+    org.mockito.Mockito.clearInvocations(dataTopic);
+    mine(miner, next, false);
+    assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(3L, 4L);
+  }
+
+  @Test
+  void aRateLimitPublishesThePagesFetchedThenQueuesTheDelayedContinuation() {
+    pages(1);
+    page(1, new Page(items("p1", 2), "m2", true, 100));
+    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+        .thenThrow(new RateLimitedException(Duration.ofSeconds(2)));
+    mine(miner(5, false), first(), false);
+
+    assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
+    ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> continuation = listCaptor();
+    order.verify(dataTopic).toTopic(any());
+    order.verify(publisher).publishAll(continuation.capture(), anyLong());
+    assertThat(continuation.getValue().get(0).exchange()).contains("delay");
+  }
+
+  @Test
+  void aStopAfterSomePagesPublishesThosePages() {
+    page(1, new Page(items("p1", 2), "m2", true, 100));
+    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+        .thenThrow(new UnauthorizedException(401));
+    mine(miner(5, false), first(), false);
+
+    assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
+    order.verify(dataTopic).toTopic(any());
+    order.verify(states).finish(any(), eq(StopReason.UNAUTHORIZED), any());
+  }
+
+  @Test
+  void thePageOfOnlyOldDataIsLeftOutAndStopsTheChain() {
+    pages(3);
+    when(rawItems.allStoredBefore(anyLong(), anyString(), any(), any())).thenReturn(false, true);
+    mine(miner(5, false), first(), true);
+
+    assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
+    order.verify(states).finish(any(), eq(StopReason.NO_NEW_DATA), any());
+  }
+
+  @Test
+  void pagesWithoutItemsAreLeftOutAndNothingIsPublishedWhenNoPageHadItems() {
+    page(1, new Page(List.of(), "m2", true, 10));
+    page(2, new Page(items("p2", 1), "m3", true, 10));
+    page(3, new Page(List.of(), null, false, 10));
+    mine(miner(5, false), first(), false);
+    assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(2L);
+
+    org.mockito.Mockito.clearInvocations(dataTopic);
+    page(1, new Page(List.of(), null, false, 10));
+    mine(miner(5, false), first(), false);
+    verify(dataTopic, never()).toTopic(any());
+    verify(dataTopic, never()).toParser(any());
+  }
+
+  @Test
+  void aStreamWithAParserSendsTheBatchToItsParser() {
+    pages(2);
+    mine(miner(5, true), first(), false);
+
+    ArgumentCaptor<DataBatch> batch = ArgumentCaptor.forClass(DataBatch.class);
+    verify(dataTopic).toParser(batch.capture());
+    verify(dataTopic, never()).toTopic(any());
+    assertThat(batch.getValue().pages()).hasSize(2);
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static <T> ArgumentCaptor<List<T>> listCaptor() {
+    return (ArgumentCaptor) ArgumentCaptor.forClass(List.class);
+  }
+
+  private static List<JsonNode> items(String prefix, int count) {
+    List<JsonNode> items = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      items.add(JsonNodeFactory.instance.objectNode().put("id", prefix + "-" + i));
+    }
+    return items;
+  }
+
+  private static QuarryProperties properties(int pagesPerMessage, boolean parser) {
+    StreamProperties stream =
+        new StreamProperties(
+            "0 0 0 1 1 ? 2099",
+            "/users/{userId}/posts",
+            100,
+            pagesPerMessage,
+            parser,
+            List.of("raw-storage"),
+            0);
+    MiningProperties mining =
+        new MiningProperties(
+            1, 10, 1, 5, 100, 500, 65536, Duration.ofHours(1), 1, Duration.ofMillis(10), 0);
+    QuarryProperties.Platform platform =
+        new QuarryProperties.Platform(
+            URI.create("http://localhost:1"),
+            Duration.ofSeconds(1),
+            Duration.ofSeconds(1),
+            "/items",
+            "/nextMarker",
+            "/hasMore",
+            "id",
+            "header",
+            "token",
+            false);
+    return new QuarryProperties(
+        "qa",
+        platform,
+        null,
+        null,
+        null,
+        Map.of("posts", stream),
+        null,
+        Map.of(),
+        null,
+        null,
+        mining);
+  }
+}
