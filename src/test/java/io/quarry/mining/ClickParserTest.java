@@ -3,6 +3,8 @@ package io.quarry.mining;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.List;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
 class ClickParserTest {
@@ -40,5 +42,29 @@ class ClickParserTest {
                 json.readTree(
                     "{\"adId\":\"a\",\"clickedAt\":\"2025-03-01T01:00:00Z\",\"cost\":\"free\"}")))
         .isNull();
+  }
+
+  @Test
+  void parsesEveryPageOfABatchKeepingItsPagesAndId() throws Exception {
+    var valid =
+        json.readTree(
+            "{\"id\":\"c1\",\"adId\":\"A\",\"clickedAt\":\"2025-03-01T01:00:00Z\",\"cost\":\"1\"}");
+    var invalid = json.readTree("{\"id\":\"c2\",\"adId\":\"\"}");
+    DataBatch raw =
+        DataBatch.of(
+            "ad-clicks",
+            3,
+            UUID.randomUUID(),
+            List.of(
+                new DataBatch.PageItems(4, List.of(valid, invalid)),
+                new DataBatch.PageItems(5, List.of(invalid))));
+
+    DataBatch parsed = new ClickParser().parse(raw);
+
+    assertThat(parsed.batchId()).isEqualTo(raw.batchId());
+    assertThat(parsed.pages()).extracting(DataBatch.PageItems::page).containsExactly(4L, 5L);
+    assertThat(parsed.pages().get(0).items()).hasSize(1);
+    assertThat(parsed.pages().get(0).items().get(0).path("adId").asText()).isEqualTo("a");
+    assertThat(parsed.pages().get(1).items()).isEmpty();
   }
 }

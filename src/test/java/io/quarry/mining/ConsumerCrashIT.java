@@ -24,9 +24,10 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 
 /**
- * A consumer dies holding a mining message it has half processed (it published the first page, then
- * its connection dropped before the ack). The broker hands the message to another consumer; the
- * chain completes with every item stored once and counted once.
+ * A consumer dies holding a mining message it has half processed (it published a data batch of the
+ * first page only, as an attempt cut short after page 1 would, then its connection dropped before
+ * the ack). The broker hands the message to another consumer, which publishes pages 1 to 3 as one
+ * batch: grouped differently, yet every item is stored once and every page counted once.
  */
 @QuarryIntegrationTest
 class ConsumerCrashIT {
@@ -62,7 +63,7 @@ class ConsumerCrashIT {
               .atMost(Duration.ofSeconds(10))
               .until(() -> channel.basicGet(names.miningQueue("posts"), false), r -> r != null);
       MiningMessage message = codec.read(taken.getBody(), null);
-      // The dying consumer got as far as publishing page 1 of the user's items...
+      // The dying consumer got as far as publishing a batch of page 1 of the user's items...
       var page =
           new io.quarry.platform.PlatformClient(
                   io.quarry.platform.PlatformClient.Settings.defaults(PLATFORM.baseUrl()),
