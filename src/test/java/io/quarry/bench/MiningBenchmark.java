@@ -54,11 +54,11 @@ import org.springframework.core.env.StandardEnvironment;
  * and schema of its own ({@code benchmining} + random hex, removed at the end). One tick of the
  * posts scheduler fans {@value #DEFAULT_USERS} users out; the round ends when every chain is
  * completed, {@code raw_item} holds every item and {@code analytics_daily} counts every item,
- * exactly as in production (miners publish each page to the data topic; raw storage, analytics and
- * notification consume it). It prints pages/s end to end beside the latency-bound limit of the
- * configured concurrency (consumers x 1 s / latency), where the CPU went (per process and, in this
- * JVM, per thread group), the queue depths over time, and the bottleneck. The last line is {@code
- * RESULT mining key=value ...}.
+ * exactly as in production (miners publish one data batch per mining message (the pages it fetched)
+ * to the data topic; raw storage, analytics and notification consume it). It prints pages/s end to
+ * end beside the latency-bound limit of the configured concurrency (consumers x 1 s / latency),
+ * where the CPU went (per process and, in this JVM, per thread group), the queue depths over time,
+ * and the bottleneck. The last line is {@code RESULT mining key=value ...}.
  */
 public final class MiningBenchmark {
 
