@@ -19,9 +19,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
-import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
-import io.quarry.config.StreamProperties;
 import io.quarry.mining.MiningStateRepository.ChainState;
 import io.quarry.mining.MiningStateRepository.StopReason;
 import io.quarry.platform.Page;
@@ -31,11 +29,10 @@ import io.quarry.platform.UnauthorizedException;
 import io.quarry.security.TokenCipher;
 import io.quarry.storage.DataTopicPublisher;
 import io.quarry.storage.RawItemRepository;
-import java.net.URI;
+import io.quarry.support.TestProperties;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.camel.Exchange;
@@ -63,7 +60,7 @@ class MinerTest {
   private final InOrder order = inOrder(dataTopic, publisher, states);
 
   private Miner miner(int pagesPerMessage, boolean parser) {
-    QuarryProperties properties = properties(pagesPerMessage, parser);
+    QuarryProperties properties = TestProperties.posts(pagesPerMessage, parser, 65536);
     return new Miner(
         states,
         cipher,
@@ -232,44 +229,5 @@ class MinerTest {
       items.add(JsonNodeFactory.instance.objectNode().put("id", prefix + "-" + i));
     }
     return items;
-  }
-
-  private static QuarryProperties properties(int pagesPerMessage, boolean parser) {
-    StreamProperties stream =
-        new StreamProperties(
-            "0 0 0 1 1 ? 2099",
-            "/users/{userId}/posts",
-            100,
-            pagesPerMessage,
-            parser,
-            List.of("raw-storage"),
-            0);
-    MiningProperties mining =
-        new MiningProperties(
-            1, 10, 1, 5, 100, 500, 65536, Duration.ofHours(1), 1, Duration.ofMillis(10), 0);
-    QuarryProperties.Platform platform =
-        new QuarryProperties.Platform(
-            URI.create("http://localhost:1"),
-            Duration.ofSeconds(1),
-            Duration.ofSeconds(1),
-            "/items",
-            "/nextMarker",
-            "/hasMore",
-            "id",
-            "header",
-            "token",
-            false);
-    return new QuarryProperties(
-        "qa",
-        platform,
-        null,
-        null,
-        null,
-        Map.of("posts", stream),
-        null,
-        Map.of(),
-        null,
-        null,
-        mining);
   }
 }

@@ -7,18 +7,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.quarry.bus.Payloads;
-import io.quarry.config.MiningProperties;
-import io.quarry.config.QuarryProperties;
-import io.quarry.config.StreamProperties;
 import io.quarry.mining.DataBatch;
 import io.quarry.mining.DataBatch.PageItems;
 import io.quarry.mining.InvalidMessageException;
-import java.net.URI;
+import io.quarry.support.TestProperties;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.springframework.amqp.core.Message;
@@ -29,7 +24,8 @@ class DataBatchCodecTest {
   private static final UUID RUN = UUID.fromString("7d5c4f1e-2a43-4b8c-9a57-0d6e5f1e2a43");
 
   private final ObjectMapper json = new ObjectMapper().findAndRegisterModules();
-  private final DataBatchCodec codec = new DataBatchCodec(json, properties(65536));
+  private final DataBatchCodec codec =
+      new DataBatchCodec(json, TestProperties.posts(3, false, 65536));
 
   @Test
   void readsAVersion1BatchAsABatchOfItsOnePage() {
@@ -83,7 +79,7 @@ class DataBatchCodecTest {
 
   @Test
   void aBatchAboveTheThresholdTravelsCompressed() {
-    DataBatchCodec small = new DataBatchCodec(json, properties(1024));
+    DataBatchCodec small = new DataBatchCodec(json, TestProperties.posts(3, false, 1024));
     DataBatch batch =
         DataBatch.of(
             "posts",
@@ -125,48 +121,5 @@ class DataBatchCodecTest {
               .put("text", "item " + i + " of a page, long enough to count"));
     }
     return items;
-  }
-
-  private static QuarryProperties properties(int compressionThreshold) {
-    StreamProperties stream =
-        new StreamProperties(
-            "0 0 0 1 1 ? 2099", "/users/{userId}/posts", 100, 3, false, List.of("raw-storage"), 0);
-    MiningProperties mining =
-        new MiningProperties(
-            1,
-            10,
-            1,
-            5,
-            100,
-            500,
-            compressionThreshold,
-            Duration.ofHours(1),
-            1,
-            Duration.ofMillis(10),
-            0);
-    QuarryProperties.Platform platform =
-        new QuarryProperties.Platform(
-            URI.create("http://localhost:1"),
-            Duration.ofSeconds(1),
-            Duration.ofSeconds(1),
-            "/items",
-            "/nextMarker",
-            "/hasMore",
-            "id",
-            "header",
-            "token",
-            false);
-    return new QuarryProperties(
-        "qa",
-        platform,
-        null,
-        null,
-        null,
-        Map.of("posts", stream),
-        null,
-        Map.of(),
-        null,
-        null,
-        mining);
   }
 }
