@@ -64,8 +64,14 @@ class OutboxRelayIT {
 
   @AfterEach
   void removeProbeQueue() throws Exception {
-    channel.queueDelete(probe);
-    connection.close();
+    // On a connection of its own: the outage test's broker restart closed the test's channel.
+    try (var cleanup = Services.from(environment).amqp();
+        var cleanupChannel = cleanup.createChannel()) {
+      cleanupChannel.queueDelete(probe);
+    }
+    if (connection.isOpen()) {
+      connection.close();
+    }
     jdbc.sql("delete from outbox_event").update();
   }
 
