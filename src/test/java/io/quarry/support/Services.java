@@ -74,6 +74,9 @@ public final class Services {
     factory.setPort(rabbitPort);
     factory.setUsername(rabbitUser);
     factory.setPassword(rabbitPassword);
+    // No automatic recovery: a test connection that lived through a broker restart would otherwise
+    // re-declare its queues later, behind the test's cleanup. Tests reconnect explicitly.
+    factory.setAutomaticRecoveryEnabled(false);
     return factory.newConnection("quarry-test");
   }
 
