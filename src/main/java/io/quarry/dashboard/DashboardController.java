@@ -3,6 +3,7 @@ package io.quarry.dashboard;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterRepository;
 import io.quarry.monitoring.BrokerQueues;
+import io.quarry.monitoring.Recent;
 import io.quarry.scheduling.JobService;
 import io.quarry.security.SecurityConfig;
 import java.time.Duration;
@@ -10,7 +11,6 @@ import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.security.core.Authentication;
@@ -55,7 +55,7 @@ public class DashboardController {
   private final DeadLetterRepository deadLetters;
   private final BrokerQueues queues;
   private final QuarryProperties properties;
-  private final AtomicReference<Summary> cached = new AtomicReference<>();
+  private final Recent<Summary> summary = new Recent<>(SUMMARY_STALENESS, this::read);
 
   public DashboardController(
       JobService jobs,
@@ -84,17 +84,7 @@ public class DashboardController {
    */
   @GetMapping("/summary")
   public Summary summary() {
-    Summary summary = cached.get();
-    if (summary == null || summary.at().plus(SUMMARY_STALENESS).isBefore(Instant.now())) {
-      synchronized (cached) {
-        summary = cached.get();
-        if (summary == null || summary.at().plus(SUMMARY_STALENESS).isBefore(Instant.now())) {
-          summary = read();
-          cached.set(summary);
-        }
-      }
-    }
-    return summary;
+    return summary.get();
   }
 
   private Summary read() {

@@ -5,10 +5,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterRepository;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 
@@ -24,12 +22,12 @@ public class PipelineMetrics {
 
   private static final Duration MAX_STALENESS = Duration.ofSeconds(2);
 
-  private record Figures(Instant readAt, long parked, Map<String, Long> inProgress) {}
+  private record Figures(long parked, Map<String, Long> inProgress) {}
 
   private final JdbcClient jdbc;
   private final DeadLetterRepository deadLetters;
   private final MeterRegistry registry;
-  private final AtomicReference<Figures> last = new AtomicReference<>();
+  private final Recent<Figures> figures = new Recent<>(MAX_STALENESS, this::read);
 
   public PipelineMetrics(
       JdbcClient jdbc,
@@ -62,16 +60,15 @@ public class PipelineMetrics {
   }
 
   private Figures figures() {
-    Figures figures = last.get();
-    if (figures == null || figures.readAt().plus(MAX_STALENESS).isBefore(Instant.now())) {
-      Map<String, Long> inProgress = new HashMap<>();
-      jdbc.sql(
-              "select stream, count(*) from mining_state where status = 'in_progress' group by stream")
-          .query((rs, n) -> inProgress.put(rs.getString(1), rs.getLong(2)))
-          .list();
-      figures = new Figures(Instant.now(), deadLetters.openCount(), Map.copyOf(inProgress));
-      last.set(figures);
-    }
-    return figures;
+    return figures.get();
+  }
+
+  private Figures read() {
+    Map<String, Long> inProgress = new HashMap<>();
+    jdbc.sql(
+            "select stream, count(*) from mining_state where status = 'in_progress' group by stream")
+        .query((rs, n) -> inProgress.put(rs.getString(1), rs.getLong(2)))
+        .list();
+    return new Figures(deadLetters.openCount(), Map.copyOf(inProgress));
   }
 }

@@ -2,9 +2,8 @@ package io.quarry.outbox;
 
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.monitoring.Recent;
 import java.time.Duration;
-import java.time.Instant;
-import java.util.concurrent.atomic.AtomicReference;
 import org.springframework.stereotype.Component;
 
 /**
@@ -16,14 +15,10 @@ public class OutboxMetrics {
 
   private static final Duration MAX_STALENESS = Duration.ofSeconds(2);
 
-  private final OutboxRepository outbox;
-  private final AtomicReference<Snapshot> last =
-      new AtomicReference<>(new Snapshot(Instant.EPOCH, null));
-
-  private record Snapshot(Instant readAt, OutboxRepository.Backlog backlog) {}
+  private final Recent<OutboxRepository.Backlog> backlog;
 
   public OutboxMetrics(OutboxRepository outbox, MeterRegistry registry) {
-    this.outbox = outbox;
+    this.backlog = new Recent<>(MAX_STALENESS, outbox::backlog);
     Gauge.builder("quarry.outbox.pending", this, m -> m.backlog().pending())
         .description("Integration events written but not yet confirmed by the broker")
         .register(registry);
@@ -37,12 +32,6 @@ public class OutboxMetrics {
   }
 
   public OutboxRepository.Backlog backlog() {
-    Snapshot snapshot = last.get();
-    if (snapshot.backlog() == null
-        || snapshot.readAt().plus(MAX_STALENESS).isBefore(Instant.now())) {
-      snapshot = new Snapshot(Instant.now(), outbox.backlog());
-      last.set(snapshot);
-    }
-    return snapshot.backlog();
+    return backlog.get();
   }
 }
