@@ -3,8 +3,11 @@ package io.quarry.deadletter;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongPredicate;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.web.bind.annotation.ExceptionHandler;
@@ -85,17 +88,17 @@ public class DeadLetterController {
     return bulk(selection, id -> deadLetters.discard(id, user.getName()));
   }
 
-  private static BulkResult bulk(Selection selection, java.util.function.LongPredicate action) {
+  private static BulkResult bulk(Selection selection, LongPredicate action) {
     if (selection == null || selection.ids() == null || selection.ids().isEmpty()) {
       throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "ids must name at least one");
     }
     if (selection.ids().size() > 500) {
       throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "at most 500 ids at once");
     }
-    List<Long> done = new java.util.ArrayList<>();
-    List<Long> handled = new java.util.ArrayList<>();
-    List<Long> unknown = new java.util.ArrayList<>();
-    for (long id : new java.util.LinkedHashSet<>(selection.ids())) {
+    List<Long> done = new ArrayList<>();
+    List<Long> handled = new ArrayList<>();
+    List<Long> unknown = new ArrayList<>();
+    for (long id : new LinkedHashSet<>(selection.ids())) {
       try {
         (action.test(id) ? done : handled).add(id);
       } catch (DeadLetterService.UnknownDeadLetterException e) {

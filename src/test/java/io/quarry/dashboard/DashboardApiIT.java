@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.MessageProperties;
+import io.quarry.deadletter.DeadLetterRepository;
 import io.quarry.support.Csrf;
 import io.quarry.support.Http;
 import io.quarry.support.QuarryIntegrationTest;
@@ -54,6 +55,7 @@ class DashboardApiIT {
   @Autowired Scheduler scheduler;
   @Autowired Environment environment;
   @Autowired DashboardRepository dashboard;
+  @Autowired DeadLetterRepository deadLetters;
 
   /** Every state-changing request of the dashboard; {id} is a parked dead letter. */
   static List<String> adminActions(long deadLetter) {
@@ -367,16 +369,18 @@ class DashboardApiIT {
   }
 
   private long park(String target) {
-    return jdbc.sql(
-            """
-            insert into dead_letter (source_queue, target_routing_key, body, reason, attempts,
-                                     permanent)
-            values (:target, :target, :body, 'test', 1, true) returning id
-            """)
-        .param("target", target)
-        .param("body", "{}".getBytes(StandardCharsets.UTF_8))
-        .query(Long.class)
-        .single();
+    return deadLetters.park(
+        target,
+        null,
+        "{}",
+        null,
+        null,
+        "{}".getBytes(StandardCharsets.UTF_8),
+        "test",
+        null,
+        null,
+        1,
+        true);
   }
 
   private JsonNode history(String query) throws Exception {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
+import io.quarry.deadletter.DeadLetterRepository;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
 import java.io.File;
@@ -55,6 +56,7 @@ class DashboardBrowserIT {
   @LocalServerPort int port;
   @Autowired JdbcClient jdbc;
   @Autowired Environment environment;
+  @Autowired DeadLetterRepository deadLetters;
 
   private String testName;
 
@@ -160,20 +162,18 @@ class DashboardBrowserIT {
         Channel channel = connection.createChannel()) {
       channel.queueDeclare(queue, true, false, false, Map.of());
       id =
-          jdbc.sql(
-                  """
-                  insert into dead_letter (source_queue, target_routing_key, body, reason,
-                                           exception_class, route_id, attempts, permanent,
-                                           content_type)
-                  values (:queue, :queue, :body, 'malformed mining message: missing userId',
-                          'io.quarry.mining.InvalidMessageException', 'posts-miner', 1, true,
-                          'application/json')
-                  returning id
-                  """)
-              .param("queue", queue)
-              .param("body", "{\"stream\":\"posts\"}".getBytes(StandardCharsets.UTF_8))
-              .query(Long.class)
-              .single();
+          deadLetters.park(
+              queue,
+              null,
+              "{}",
+              "application/json",
+              null,
+              "{\"stream\":\"posts\"}".getBytes(StandardCharsets.UTF_8),
+              "malformed mining message: missing userId",
+              "io.quarry.mining.InvalidMessageException",
+              "posts-miner",
+              1,
+              true);
 
       logIn("admin", "test-admin-password");
       By parked = By.cssSelector("#dead-letters-table tr[data-dead-letter='" + id + "']");

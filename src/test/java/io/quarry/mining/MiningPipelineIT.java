@@ -3,6 +3,8 @@ package io.quarry.mining;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.distribution.HistogramSnapshot;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
@@ -28,8 +30,7 @@ class MiningPipelineIT extends SimulatedPlatformTest {
   @Autowired UserRepository users;
   @Autowired ProducerTemplate camel;
 
-  @org.springframework.beans.factory.annotation.Autowired
-  io.micrometer.core.instrument.MeterRegistry meters;
+  @Autowired MeterRegistry meters;
 
   @Test
   void fiftyUsersAreMinedCompletelyAndOneUsersTroubleStaysItsOwn() {
@@ -135,11 +136,9 @@ class MiningPipelineIT extends SimulatedPlatformTest {
     return counter == null ? 0 : counter.count();
   }
 
-  private io.micrometer.core.instrument.distribution.HistogramSnapshot chainPages() {
+  private HistogramSnapshot chainPages() {
     var summary = meters.find("quarry.mining.chain.pages").tag("stream", "posts").summary();
-    return summary == null
-        ? io.micrometer.core.instrument.distribution.HistogramSnapshot.empty(0, 0, 0)
-        : summary.takeSnapshot();
+    return summary == null ? HistogramSnapshot.empty(0, 0, 0) : summary.takeSnapshot();
   }
 
   @Test
