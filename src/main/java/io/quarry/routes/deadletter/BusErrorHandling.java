@@ -7,6 +7,8 @@ import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.deadletter.DeadLetterPublisher;
 import io.quarry.mining.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
+import org.apache.camel.builder.Builder;
+import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
 import org.springframework.stereotype.Component;
 
@@ -21,6 +23,20 @@ import org.springframework.stereotype.Component;
 public class BusErrorHandling extends RouteConfigurationBuilder {
 
   public static final String ID = "bus";
+
+  /**
+   * The consumer route of a work queue: takes the message off {@code queue} (through {@code
+   * endpointUri}), remembers the queue for the dead letter channel and hands the message to {@code
+   * worker}, the route that does the work under this error handling.
+   */
+  public static void consumeQueue(
+      RouteBuilder routes, String endpointUri, String queue, String routeId, String worker) {
+    routes
+        .from(endpointUri)
+        .routeId(routeId)
+        .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, Builder.constant(queue))
+        .to(worker);
+  }
 
   private final MiningProperties mining;
 

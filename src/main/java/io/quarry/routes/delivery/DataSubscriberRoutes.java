@@ -4,7 +4,6 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.InvalidConfigurationException;
 import io.quarry.config.QuarryProperties;
-import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.mining.DataBatch;
 import io.quarry.monitoring.LogContext;
 import io.quarry.routes.deadletter.BusErrorHandling;
@@ -55,14 +54,16 @@ public class DataSubscriberRoutes extends RouteBuilder {
                 }
                 String queue = names.subscriberQueue(stream, subscriber);
                 String worker = "direct:" + stream + "-" + subscriber;
-                from(endpoints.consume(
+                BusErrorHandling.consumeQueue(
+                    this,
+                    endpoints.consume(
                         names.dataTopic(stream),
                         queue,
                         properties.mining().subscriberConsumers(),
-                        20))
-                    .routeId(stream + "-" + subscriber)
-                    .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(queue))
-                    .to(worker);
+                        20),
+                    queue,
+                    stream + "-" + subscriber,
+                    worker);
 
                 from(worker)
                     .routeId(stream + "-" + subscriber + "-worker")

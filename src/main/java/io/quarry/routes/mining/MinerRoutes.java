@@ -3,7 +3,6 @@ package io.quarry.routes.mining;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
-import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.mining.Miner;
 import io.quarry.mining.MiningMessageCodec;
 import io.quarry.routes.deadletter.BusErrorHandling;
@@ -37,11 +36,13 @@ public class MinerRoutes extends RouteBuilder {
     var mining = properties.mining();
     for (String stream : properties.streams().keySet()) {
       String queue = names.miningQueue(stream);
-      from(endpoints.consume(
-              names.redeliverExchange(), queue, mining.consumers(), mining.prefetch()))
-          .routeId(stream + "-miner")
-          .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(queue))
-          .to(worker(stream));
+      BusErrorHandling.consumeQueue(
+          this,
+          endpoints.consume(
+              names.redeliverExchange(), queue, mining.consumers(), mining.prefetch()),
+          queue,
+          stream + "-miner",
+          worker(stream));
 
       from(worker(stream))
           .routeId(stream + "-miner-pages")

@@ -3,7 +3,6 @@ package io.quarry.routes.mining;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
-import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.mining.ClickParser;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.storage.DataBatchCodec;
@@ -37,14 +36,16 @@ public class ParserRoutes extends RouteBuilder {
                 return;
               }
               String queue = names.parserQueue(stream);
-              from(endpoints.consume(
+              BusErrorHandling.consumeQueue(
+                  this,
+                  endpoints.consume(
                       names.redeliverExchange(),
                       queue,
                       properties.mining().subscriberConsumers(),
-                      20))
-                  .routeId(stream + "-parser")
-                  .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(queue))
-                  .to("direct:" + stream + "-parser");
+                      20),
+                  queue,
+                  stream + "-parser",
+                  "direct:" + stream + "-parser");
 
               from("direct:" + stream + "-parser")
                   .routeId(stream + "-parser-worker")
