@@ -105,9 +105,9 @@ public class Miner {
     }
     // The token comes with the chain's state (one query, not two); decrypted only here.
     String token = state.accessToken() == null ? null : cipher.decrypt(state.accessToken());
-    // A run's first message learns whether an earlier run stored items at all: when none did, no
-    // page of this message can consist of old data, and the per-page look-up is skipped.
-    boolean checkOldData = !Boolean.FALSE.equals(state.earlierItems());
+    // When no earlier run mined items, no page can consist of old data: the per-page look-up is
+    // skipped for the whole run.
+    boolean checkOldData = state.earlierItems();
     MiningChain chain =
         new MiningChain(message, state.externalId(), token, state.seenMarkers(), checkOldData);
     if (token == null) {

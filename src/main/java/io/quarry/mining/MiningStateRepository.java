@@ -30,8 +30,8 @@ public class MiningStateRepository {
    * (read in the same query).
    *
    * @param accessToken the token as stored (encrypted), null when the user has none
-   * @param earlierItems whether raw items of an earlier run of this user and stream exist, read
-   *     only at the start of a run (no page mined yet, so the look-up is short); null when not read
+   * @param earlierItems whether an earlier run of this user and stream mined items (recorded when
+   *     the run was claimed): only then can a page consist of data stored before
    */
   public record ChainState(
       String status,
@@ -40,7 +40,7 @@ public class MiningStateRepository {
       List<String> seenMarkers,
       String externalId,
       byte[] accessToken,
-      Boolean earlierItems) {}
+      boolean earlierItems) {}
 
   private final JdbcClient jdbc;
 
@@ -87,7 +87,10 @@ public class MiningStateRepository {
 
   /**
    * Marks the users' chains of this stream as in progress for the run, except those whose previous
-   * chain is still in progress (and not stale); returns the users claimed.
+   * chain is still in progress (and not stale); returns the users claimed. A chain whose previous
+   * run mined items is marked {@code mined_before}, for incremental mining (a run that failed
+   * before it recorded its first items leaves the mark unset: the next run then fetches without the
+   * per-page check, storing nothing twice).
    */
   public List<Long> claim(String stream, UUID runId, List<Long> users, Duration staleAfter) {
     if (users.isEmpty()) {
@@ -103,7 +106,8 @@ public class MiningStateRepository {
                set status = 'in_progress', run_id = excluded.run_id, started_at = now(),
                    run_started_at = now(), updated_at = now(), finished_at = null,
                    current_marker = null, pages_mined = 0, items_mined = 0, stop_reason = null,
-                   last_error = null, seen_markers = '{}'
+                   last_error = null, seen_markers = '{}',
+                   mined_before = mining_state.mined_before or mining_state.items_mined > 0
              where mining_state.status <> 'in_progress'
                 or mining_state.updated_at < now() - make_interval(secs => :stale)
             returning user_id
@@ -120,11 +124,7 @@ public class MiningStateRepository {
     return jdbc.sql(
             """
             select s.status, s.run_id, s.pages_mined, s.seen_markers, u.external_id,
-                   u.access_token,
-                   case when s.pages_mined = 0 then exists (
-                     select 1 from raw_item r
-                      where r.user_id = s.user_id and r.stream = s.stream
-                        and r.run_id is distinct from s.run_id) end
+                   u.access_token, s.mined_before
               from mining_state s join app_user u on u.id = s.user_id
              where s.user_id = :user and s.stream = :stream
             """)
@@ -139,7 +139,7 @@ public class MiningStateRepository {
                     List.of((String[]) rs.getArray(4).getArray()),
                     rs.getString(5),
                     rs.getBytes(6),
-                    rs.getObject(7, Boolean.class)))
+                    rs.getBoolean(7)))
         .optional();
   }
 

@@ -109,7 +109,10 @@ class MiningStopsIT extends SimulatedPlatformTest {
   @Test
   void stopsAtTheFirstPageThatHoldsOnlyStoredItems() {
     long user = mine("incremental", s -> s.pages(3));
-    assertThat(state(user)).containsEntry("stop_reason", "end_of_data");
+    assertThat(state(user))
+        .containsEntry("stop_reason", "end_of_data")
+        .as("a first run has no earlier data to stop at")
+        .containsEntry("mined_before", false);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> count("select count(*) from raw_item where user_id = " + user) == 60);
@@ -125,6 +128,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
     assertThat(PLATFORM.requests("incremental") - requestsBefore)
         .as("pages fetched the second time")
         .isEqualTo(1);
+    assertThat(state(user)).containsEntry("mined_before", true);
   }
 
   @Test
