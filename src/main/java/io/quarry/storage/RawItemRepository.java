@@ -2,8 +2,6 @@ package io.quarry.storage;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.LocalDate;
-import java.time.OffsetDateTime;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -36,7 +34,7 @@ public class RawItemRepository {
       JsonNode item = items.get(i);
       ids[i] = item.path(idField).asText();
       bodies[i] = item.toString();
-      LocalDate day = dayOf(item);
+      LocalDate day = ItemDays.of(item);
       days[i] = day == null ? null : day.toString();
     }
     jdbc.sql(
@@ -78,18 +76,5 @@ public class RawItemRepository {
             .param("ids", ids.toArray(String[]::new))
             .query(Boolean.class)
             .single());
-  }
-
-  /** The item's day (UTC) from its createdAt, or null when it has none. */
-  public static LocalDate dayOf(JsonNode item) {
-    String created = item.path("createdAt").asText(null);
-    if (created == null) {
-      return null;
-    }
-    try {
-      return OffsetDateTime.parse(created).withOffsetSameInstant(ZoneOffset.UTC).toLocalDate();
-    } catch (RuntimeException e) {
-      return null;
-    }
   }
 }

@@ -67,7 +67,7 @@ public class Subscribers {
       Map<LocalDate, Long> perDay =
           perPage.computeIfAbsent(batch.pageId(page.page()), id -> new TreeMap<>());
       for (var item : page.items()) {
-        LocalDate day = RawItemRepository.dayOf(item);
+        LocalDate day = ItemDays.of(item);
         if (day != null) {
           perDay.merge(day, 1L, Long::sum);
         }
