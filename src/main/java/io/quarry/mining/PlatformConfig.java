@@ -14,7 +14,7 @@ import org.springframework.context.annotation.Configuration;
 @Configuration(proxyBeanMethods = false)
 public class PlatformConfig {
 
-  @Bean
+  @Bean(destroyMethod = "close")
   PlatformClient platformClient(QuarryProperties properties, ObjectMapper json) {
     QuarryProperties.Platform platform = properties.platform();
     return new PlatformClient(
@@ -28,7 +28,11 @@ public class PlatformConfig {
             platform.itemIdField(),
             TokenPlacement.valueOf(platform.tokenPlacement().toUpperCase(Locale.ROOT)),
             platform.tokenParameter()),
-        json);
+        json,
+        // every miner of every stream may wait for a page at the same time
+        Math.max(
+            PlatformClient.DEFAULT_MAX_CONNECTIONS,
+            properties.mining().consumers() * properties.streams().size()));
   }
 
   /** The simulated platform API on the base URL's port (dev profile), for a local demo run. */

@@ -3,43 +3,97 @@ package io.quarry.platform;
 import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import org.apache.hc.client5.http.HttpRequestRetryStrategy;
+import org.apache.hc.client5.http.classic.methods.HttpGet;
+import org.apache.hc.client5.http.config.ConnectionConfig;
+import org.apache.hc.client5.http.config.RequestConfig;
+import org.apache.hc.client5.http.impl.classic.CloseableHttpClient;
+import org.apache.hc.client5.http.impl.classic.HttpClients;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManager;
+import org.apache.hc.client5.http.impl.io.PoolingHttpClientConnectionManagerBuilder;
+import org.apache.hc.core5.http.Header;
+import org.apache.hc.core5.http.HttpEntity;
+import org.apache.hc.core5.http.HttpRequest;
+import org.apache.hc.core5.http.HttpResponse;
+import org.apache.hc.core5.http.NoHttpResponseException;
+import org.apache.hc.core5.http.io.entity.EntityUtils;
+import org.apache.hc.core5.http.protocol.HttpContext;
+import org.apache.hc.core5.util.TimeValue;
+import org.apache.hc.core5.util.Timeout;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Fetches one page of a user's stream from the platform API (ARCHITECTURE.md §4) and classifies
  * every failure as a {@link PlatformException} subtype. Thread-safe; one instance serves all
- * miners. The access token goes into the request only: it is never logged and never part of an
- * exception.
+ * miners, over a pool of kept-alive HTTP/1.1 connections (Apache HttpClient 5, blocking: the
+ * miner's thread does the I/O, no selector thread or futures per request). The access token goes
+ * into the request only: it is never logged and never part of an exception. Close it to release the
+ * connections.
  */
-public final class PlatformClient {
+public final class PlatformClient implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(PlatformClient.class);
 
+  /** Pooled connections when the caller does not say: enough for a few dozen miners. */
+  public static final int DEFAULT_MAX_CONNECTIONS = 64;
+
   private final Settings settings;
   private final String base;
-  private final HttpClient http;
+  private final CloseableHttpClient http;
   private final PageReader reader;
 
   public PlatformClient(Settings settings, ObjectMapper json) {
+    this(settings, json, DEFAULT_MAX_CONNECTIONS);
+  }
+
+  /**
+   * @param maxConnections connections kept to the API at most (all miners share one host, so this
+   *     is also the per-route limit); a miner waits up to the read timeout for a free one
+   */
+  public PlatformClient(Settings settings, ObjectMapper json, int maxConnections) {
     this.settings = Objects.requireNonNull(settings, "settings");
+    if (maxConnections < 1) {
+      throw new IllegalArgumentException("maxConnections must be at least 1");
+    }
     this.base = settings.baseUrl().toString().replaceAll("/+$", "");
     this.reader = new PageReader(settings, Objects.requireNonNull(json, "json"));
+    PoolingHttpClientConnectionManager connections =
+        PoolingHttpClientConnectionManagerBuilder.create()
+            .setMaxConnTotal(maxConnections)
+            .setMaxConnPerRoute(maxConnections)
+            .setDefaultConnectionConfig(
+                ConnectionConfig.custom()
+                    .setConnectTimeout(Timeout.of(settings.connectTimeout()))
+                    .setSocketTimeout(Timeout.of(settings.readTimeout()))
+                    // a connection idle this long is checked before reuse (the server may have
+                    // closed it); connections are renewed now and then (DNS changes, balancing)
+                    .setValidateAfterInactivity(TimeValue.ofSeconds(2))
+                    .setTimeToLive(TimeValue.ofMinutes(5))
+                    .build())
+            .build();
     this.http =
-        HttpClient.newBuilder()
-            .version(HttpClient.Version.HTTP_1_1)
-            .connectTimeout(settings.connectTimeout())
-            .followRedirects(HttpClient.Redirect.NEVER)
+        HttpClients.custom()
+            .setConnectionManager(connections)
+            .setDefaultRequestConfig(
+                RequestConfig.custom()
+                    .setResponseTimeout(Timeout.of(settings.readTimeout()))
+                    .setConnectionRequestTimeout(Timeout.of(settings.readTimeout()))
+                    .setRedirectsEnabled(false)
+                    .build())
+            .disableRedirectHandling()
+            .disableCookieManagement()
+            .disableAuthCaching()
+            .setRetryStrategy(new StaleConnectionRetry())
+            .setUserAgent("Quarry")
             .build();
   }
 
@@ -61,19 +115,23 @@ public final class PlatformClient {
     String path = apiPath.replace("{userId}", encode(userExternalId));
     String request = "GET " + path;
     long started = System.nanoTime();
-    HttpResponse<byte[]> response =
-        send(request(path, accessToken, limit, marker), request, accessToken);
+    Response response = send(request(path, accessToken, limit, marker), request, accessToken);
     log.debug(
         "{} (after={}) answered {} with {} bytes in {} ms",
         request,
         marker,
-        response.statusCode(),
+        response.status(),
         response.body().length,
         (System.nanoTime() - started) / 1_000_000);
     return interpret(response, request);
   }
 
-  private HttpRequest request(String path, String token, int limit, String marker) {
+  @Override
+  public void close() {
+    http.close(org.apache.hc.core5.io.CloseMode.GRACEFUL);
+  }
+
+  private HttpGet request(String path, String token, int limit, String marker) {
     StringBuilder query = new StringBuilder(path.contains("?") ? "&" : "?");
     query.append("limit=").append(limit);
     if (marker != null) {
@@ -88,43 +146,65 @@ public final class PlatformClient {
     if (settings.tokenPlacement() == TokenPlacement.QUERY) {
       uri = URI.create(uri + "&" + encode(settings.tokenParameter()) + "=" + encode(token));
     }
-    HttpRequest.Builder builder =
-        HttpRequest.newBuilder(uri)
-            .timeout(settings.readTimeout())
-            .header("Accept", "application/json")
-            .GET();
+    HttpGet get = new HttpGet(uri);
+    get.setHeader("Accept", "application/json");
     if (settings.tokenPlacement() == TokenPlacement.HEADER) {
-      try {
-        builder.header("Authorization", "Bearer " + token);
-      } catch (IllegalArgumentException e) {
-        // the JDK's message quotes the header value, so it is not passed on
+      if (!isHeaderSafe(token)) {
+        // the value is not quoted: it is a secret, and a CR/LF in it would inject headers
         throw new IllegalArgumentException("the access token has characters a header cannot hold");
       }
+      get.setHeader("Authorization", "Bearer " + token);
     }
-    return builder.build();
+    return get;
   }
 
-  private HttpResponse<byte[]> send(HttpRequest httpRequest, String request, String token) {
+  /** Visible ASCII only (RFC 6750 tokens are a subset): no CR, LF, space or control character. */
+  private static boolean isHeaderSafe(String token) {
+    if (token.isEmpty()) {
+      return false;
+    }
+    for (int i = 0; i < token.length(); i++) {
+      char c = token.charAt(i);
+      if (c < 0x21 || c > 0x7e) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Status, Retry-After and body of an answer (the connection is back in the pool). */
+  private record Response(int status, String retryAfter, byte[] body) {}
+
+  private Response send(HttpGet get, String request, String token) {
     try {
-      return http.send(httpRequest, HttpResponse.BodyHandlers.ofByteArray());
-    } catch (HttpTimeoutException e) {
+      return http.execute(
+          get,
+          answer -> {
+            HttpEntity entity = answer.getEntity();
+            Header retryAfter = answer.getFirstHeader("Retry-After");
+            return new Response(
+                answer.getCode(),
+                retryAfter == null ? null : retryAfter.getValue(),
+                entity == null ? new byte[0] : EntityUtils.toByteArray(entity));
+          });
+    } catch (SocketTimeoutException e) { // also ConnectTimeoutException
       throw transientFailure(request + " timed out", e, token);
-    } catch (IOException e) {
-      throw transientFailure(request + " failed", e, token);
-    } catch (InterruptedException e) {
+    } catch (InterruptedIOException e) {
       Thread.currentThread().interrupt();
       throw new TransientPlatformException(request + " was interrupted");
+    } catch (IOException e) {
+      throw transientFailure(request + " failed", e, token);
     }
   }
 
-  private Page interpret(HttpResponse<byte[]> response, String request) {
-    int status = response.statusCode();
+  private Page interpret(Response response, String request) {
+    int status = response.status();
     if (status >= 200 && status < 300) {
       return reader.read(response.body(), request);
     }
     if (status == 429) {
-      String header = response.headers().firstValue("Retry-After").orElse(null);
-      throw new RateLimitedException(request, RetryAfter.parse(header, Instant.now()));
+      throw new RateLimitedException(
+          request, RetryAfter.parse(response.retryAfter(), Instant.now()));
     }
     if (status == 401 || status == 403) {
       throw new UnauthorizedException(request, status);
@@ -133,6 +213,29 @@ public final class PlatformClient {
       throw new TransientPlatformException(request + " answered " + status);
     }
     throw new UnexpectedStatusException(request, status);
+  }
+
+  /**
+   * Sends a request again once, at once, only when a kept-alive connection turned out closed by the
+   * server before it answered; every other failure and every status (429, 503...) goes to the
+   * caller, whose error handling decides about retries.
+   */
+  private static final class StaleConnectionRetry implements HttpRequestRetryStrategy {
+    @Override
+    public boolean retryRequest(
+        HttpRequest request, IOException exception, int execCount, HttpContext context) {
+      return execCount <= 1 && exception instanceof NoHttpResponseException;
+    }
+
+    @Override
+    public boolean retryRequest(HttpResponse response, int execCount, HttpContext context) {
+      return false;
+    }
+
+    @Override
+    public TimeValue getRetryInterval(HttpResponse response, int execCount, HttpContext context) {
+      return TimeValue.ZERO_MILLISECONDS;
+    }
   }
 
   /** Keeps the cause for diagnosis unless some message in it quotes the token (a query URI). */

@@ -9,8 +9,8 @@ import io.quarry.platform.sim.PlatformSimulator;
 import io.quarry.platform.sim.ReceivedRequest;
 import java.io.IOException;
 import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -129,6 +129,9 @@ class PlatformClientTest {
 
     assertThat(limited.retryAfter()).isEqualTo(Duration.ofSeconds(7));
     assertThat(limited.transientFailure()).isFalse();
+    assertThat(simulator.requests("u1"))
+        .as("the client does not wait and retry on its own")
+        .isOne();
     assertThat(client.fetch(PATH, "u1", TOKEN, 10, null).items()).hasSize(10);
   }
 
@@ -171,6 +174,7 @@ class PlatformClientTest {
 
     assertThat(error.transientFailure()).isTrue();
     assertThat(error).hasMessageContaining("500");
+    assertThat(simulator.requests("u1")).as("retries are the route's business").isOne();
     assertThat(client.fetch(PATH, "u1", TOKEN, 10, null).items()).hasSize(10);
   }
 
@@ -190,7 +194,31 @@ class PlatformClientTest {
     assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofMillis(1200));
     assertThat(timeout)
         .hasMessageContaining("timed out")
-        .hasCauseInstanceOf(HttpTimeoutException.class);
+        .hasCauseInstanceOf(SocketTimeoutException.class);
+  }
+
+  @Test
+  void manyRequestsShareAFewKeptAliveConnections() throws Exception {
+    try (PlatformClient pooled =
+        new PlatformClient(PlatformClient.Settings.defaults(simulator.baseUrl()), JSON, 4)) {
+      java.util.concurrent.ExecutorService miners =
+          java.util.concurrent.Executors.newFixedThreadPool(8);
+      try {
+        List<java.util.concurrent.Future<Page>> pages = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+          pages.add(miners.submit(() -> pooled.fetch(PATH, "u1", TOKEN, 10, null)));
+        }
+        for (var page : pages) {
+          assertThat(page.get().items()).hasSize(10);
+        }
+      } finally {
+        miners.shutdownNow();
+      }
+    }
+    assertThat(simulator.requests("u1")).isEqualTo(200);
+    assertThat(simulator.connectionsAccepted())
+        .as("connections opened for 200 requests by 8 threads with a pool of 4")
+        .isBetween(1, 4);
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -32,6 +33,7 @@ public final class PlatformSimulator implements AutoCloseable {
   private final ExecutorService executor;
   private final Map<String, UserScenario> users = new ConcurrentHashMap<>();
   private final AtomicLong totalRequests = new AtomicLong();
+  private final Set<InetSocketAddress> clientConnections = ConcurrentHashMap.newKeySet();
   private volatile Duration latency = Duration.ZERO;
   private volatile int defaultPages = DEFAULT_PAGES;
 
@@ -119,10 +121,16 @@ public final class PlatformSimulator implements AutoCloseable {
     return totalRequests.get();
   }
 
+  /** Client connections that sent requests (distinct remote address and port), since the reset. */
+  public int connectionsAccepted() {
+    return clientConnections.size();
+  }
+
   /** Forgets every scenario, token and counter, and restores the default latency and pages. */
   public void reset() {
     users.clear();
     totalRequests.set(0);
+    clientConnections.clear();
     latency = Duration.ZERO;
     defaultPages = DEFAULT_PAGES;
   }
@@ -141,8 +149,11 @@ public final class PlatformSimulator implements AutoCloseable {
     return defaultPages;
   }
 
-  void counted() {
+  void counted(InetSocketAddress client) {
     totalRequests.incrementAndGet();
+    if (clientConnections.size() < 100_000) { // a long demo run stays bounded
+      clientConnections.add(client);
+    }
   }
 
   public static void main(String[] args) throws InterruptedException {

@@ -60,7 +60,7 @@ final class SimulatorHandler implements HttpHandler {
     String authorization = exchange.getRequestHeaders().getFirst("Authorization");
     UserScenario user = simulator.user(userId);
     user.received(new ReceivedRequest(stream, query, authorization));
-    simulator.counted();
+    simulator.counted(exchange.getRemoteAddress());
     Thread.sleep(simulator.latency().toMillis());
     return serve(user, userId, stream, query, token(authorization, query));
   }
