@@ -132,6 +132,40 @@ class MiningStopsIT extends SimulatedPlatformTest {
   }
 
   @Test
+  void aChainIsUpdatedThroughItsPrimaryKeyNotThroughTheIndexOfItsRun() {
+    // 2,000 inactive users whose chains are all in one run: an index that leads with the run (or
+    // with stream and run) matches a chain update as well as the key does, and costs a read of
+    // every chain of the run per update.
+    jdbc.sql(
+            """
+            insert into app_user (external_id, active)
+            select 'plan-' || g, false from generate_series(1, 2000) g
+            """)
+        .update();
+    jdbc.sql(
+            """
+            insert into mining_state (user_id, stream, status, run_id)
+            select id, 'posts', 'in_progress', '00000000-0000-0000-0000-000000000009'
+              from app_user where external_id like 'plan-%'
+            """)
+        .update();
+    long user = count("select min(id) from app_user where external_id like 'plan-%'");
+
+    String plan =
+        String.join(
+            "\n",
+            jdbc.sql(
+                    "explain update mining_state set status = 'completed' where user_id = "
+                        + user
+                        + " and stream = 'posts'"
+                        + " and run_id = '00000000-0000-0000-0000-000000000009'")
+                .query(String.class)
+                .list());
+
+    assertThat(plan).contains("mining_state_pkey").doesNotContain("mining_state_run_idx");
+  }
+
+  @Test
   void aRateLimitDelaysTheContinuationWithoutCountingAsAnError() {
     long started = System.nanoTime();
     long user = mine("limited", s -> s.pages(2).rateLimited(1, Duration.ofSeconds(1)));
