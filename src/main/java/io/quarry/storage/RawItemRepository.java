@@ -1,7 +1,5 @@
 package io.quarry.storage;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import java.time.LocalDate;
 import java.util.List;
 import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -22,8 +20,7 @@ public class RawItemRepository {
    * the whole batch (the items as arrays, unnested by PostgreSQL): one parse, one plan and one
    * round trip instead of a statement per item, atomic on its own (autocommit).
    */
-  public void storeAll(
-      long userId, String stream, UUID runId, List<JsonNode> items, String idField) {
+  public void storeAll(long userId, String stream, UUID runId, List<ReceivedBatch.Item> items) {
     if (items.isEmpty()) {
       return;
     }
@@ -31,11 +28,10 @@ public class RawItemRepository {
     String[] bodies = new String[items.size()];
     String[] days = new String[items.size()];
     for (int i = 0; i < ids.length; i++) {
-      JsonNode item = items.get(i);
-      ids[i] = item.path(idField).asText();
-      bodies[i] = item.toString();
-      LocalDate day = ItemDays.of(item);
-      days[i] = day == null ? null : day.toString();
+      ReceivedBatch.Item item = items.get(i);
+      ids[i] = item.id();
+      bodies[i] = item.json();
+      days[i] = item.day() == null ? null : item.day().toString();
     }
     jdbc.sql(
             """

@@ -1,6 +1,5 @@
 package io.quarry.storage;
 
-import io.quarry.config.QuarryProperties;
 import io.quarry.mining.DataBatch;
 import io.quarry.notification.EmailRepository;
 import java.time.LocalDate;
@@ -30,25 +29,31 @@ public class Subscribers {
   private final JdbcClient jdbc;
   private final TransactionTemplate transaction;
   private final EmailRepository emails;
-  private final String idField;
   private final RecentKeys digestsHandled = new RecentKeys(DIGESTS_REMEMBERED);
 
   public Subscribers(
       RawItemRepository rawItems,
       JdbcClient jdbc,
       TransactionTemplate transaction,
-      EmailRepository emails,
-      QuarryProperties properties) {
+      EmailRepository emails) {
     this.rawItems = rawItems;
     this.jdbc = jdbc;
     this.transaction = transaction;
     this.emails = emails;
-    this.idField = properties.platform().itemIdField();
   }
 
   /** Stores every item of every page of the batch in one statement. */
-  public void rawStorage(DataBatch batch) {
-    rawItems.storeAll(batch.userId(), batch.stream(), batch.runId(), batch.items(), idField);
+  public void rawStorage(ReceivedBatch batch) {
+    List<ReceivedBatch.Item> items;
+    if (batch.pages().size() == 1) {
+      items = batch.pages().get(0).items();
+    } else {
+      items = new ArrayList<>(batch.itemCount());
+      for (ReceivedBatch.Page page : batch.pages()) {
+        items.addAll(page.items());
+      }
+    }
+    rawItems.storeAll(batch.userId(), batch.stream(), batch.runId(), items);
   }
 
   /**
@@ -59,15 +64,15 @@ public class Subscribers {
    * before (in any batch, version 1 or 2) adds nothing; a concurrent duplicate waits on the page
    * id's key until the first commits, then adds nothing either.
    */
-  public void analytics(DataBatch batch) {
+  public void analytics(ReceivedBatch batch) {
     // Page ids ascending, and rows (page, day, count) by day: concurrent batches of one user lock
     // the same keys in the same order.
     TreeMap<String, Map<LocalDate, Long>> perPage = new TreeMap<>();
-    for (DataBatch.PageItems page : batch.pages()) {
+    for (ReceivedBatch.Page page : batch.pages()) {
       Map<LocalDate, Long> perDay =
           perPage.computeIfAbsent(batch.pageId(page.page()), id -> new TreeMap<>());
-      for (var item : page.items()) {
-        LocalDate day = ItemDays.of(item);
+      for (ReceivedBatch.Item item : page.items()) {
+        LocalDate day = item.day();
         if (day != null) {
           perDay.merge(day, 1L, Long::sum);
         }
@@ -119,7 +124,7 @@ public class Subscribers {
    * already claimed. A key is remembered only after its work committed (or the user has no address:
    * an address set during a run takes effect from the next run).
    */
-  public void notification(DataBatch batch) {
+  public void notification(ReceivedBatch batch) {
     String key = batch.runId() + ":" + batch.userId() + ":" + batch.stream();
     if (digestsHandled.contains(key)) {
       return;

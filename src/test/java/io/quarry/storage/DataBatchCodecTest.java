@@ -12,6 +12,7 @@ import io.quarry.mining.DataBatch.PageItems;
 import io.quarry.mining.InvalidMessageException;
 import io.quarry.support.TestProperties;
 import java.nio.charset.StandardCharsets;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
@@ -105,9 +106,107 @@ class DataBatchCodecTest {
     assertRefused("{\"version\":1," + base + ",\"items\":[{\"id\":\"a\"}]}");
   }
 
+  @Test
+  void theSubscribersReaderRefusesWhatTheTreeReaderRefuses() {
+    String base = "\"batchId\":\"b\",\"stream\":\"posts\",\"userId\":42,\"runId\":\"" + RUN + "\"";
+    String page = ",\"pages\":[{\"page\":1,\"items\":[";
+    assertRefused("[1,2]");
+    assertRefused("{\"version\":2," + base.replace("42", "0") + page + "{\"id\":\"a\"}]}]}");
+    assertRefused("{\"version\":2," + base.replace("posts", "unknown") + page + "]}]}");
+    assertRefused("{\"version\":2," + base.replace(RUN.toString(), "not-a-uuid") + page + "]}]}");
+    assertRefused("{\"version\":2," + base + page + "{\"id\":\"a\"}");
+    assertRefused("{\"version\":2," + base + page + "\"a\"]}]}");
+    assertRefused("{\"version\":2," + base + ",\"pages\":[7]}");
+    assertRefused("{\"version\":2," + base + ",\"pages\":{\"page\":1}}");
+    assertRefused("not json");
+    // the subscribers' reader, like the miner's page reader, wants an id of text or integer
+    for (String id : List.of("{\"x\":1}", "\" \"", "true", "1.5")) {
+      assertThatThrownBy(
+              () ->
+                  codec.readReceived(
+                      ("{\"version\":2," + base + page + "{\"id\":" + id + "}]}]}")
+                          .getBytes(StandardCharsets.UTF_8),
+                      null))
+          .as(id)
+          .isInstanceOf(InvalidMessageException.class)
+          .hasMessageContaining("without id");
+    }
+  }
+
+  @Test
+  void theSubscribersReaderKeepsEachItemsTextIdAndDay() throws Exception {
+    List<JsonNode> page2 = new ArrayList<>();
+    page2.add(
+        json.readTree(
+            "{\"id\":\"x-1\",\"createdAt\":\"2025-03-01T00:30:00+01:00\","
+                + "\"nested\":{\"id\":\"not this one\",\"list\":[1,{\"a\":[]},\"}\"]},"
+                + "\"text\":\"quotes \\\" and \\\\ and \\u00e9t\u00e9 \u2603 \\n\"}"));
+    page2.add(json.readTree("{\"createdAt\":\"2025-03-02T10:00:00Z\",\"id\":17}"));
+    page2.add(json.readTree("{\"id\":\"no-date\",\"createdAt\":\"yesterday\"}"));
+    DataBatch batch =
+        DataBatch.of(
+            "posts",
+            42,
+            RUN,
+            List.of(
+                new PageItems(2, page2),
+                new PageItems(3, items("p3", 2)),
+                new PageItems(4, List.of())));
+
+    for (DataBatchCodec writer :
+        List.of(codec, new DataBatchCodec(json, TestProperties.posts(3, false, 64)))) {
+      Message message = writer.write(batch);
+      ReceivedBatch received =
+          codec.readReceived(
+              message.getBody(), message.getMessageProperties().getContentEncoding());
+
+      assertThat(received.version()).isEqualTo(2);
+      assertThat(received.batchId()).isEqualTo(batch.batchId());
+      assertThat(received.stream()).isEqualTo("posts");
+      assertThat(received.userId()).isEqualTo(42);
+      assertThat(received.runId()).isEqualTo(RUN);
+      assertThat(received.pages()).extracting(ReceivedBatch.Page::page).containsExactly(2L, 3L, 4L);
+      assertThat(received.itemCount()).isEqualTo(5);
+      assertThat(received.pageId(3)).isEqualTo(batch.pageId(3));
+      List<ReceivedBatch.Item> items = received.pages().get(0).items();
+      assertThat(items).extracting(ReceivedBatch.Item::id).containsExactly("x-1", "17", "no-date");
+      assertThat(items)
+          .extracting(ReceivedBatch.Item::day)
+          .containsExactly(LocalDate.of(2025, 2, 28), LocalDate.of(2025, 3, 2), null);
+      for (int i = 0; i < items.size(); i++) {
+        assertThat(json.readTree(items.get(i).json())).isEqualTo(page2.get(i));
+      }
+      assertThat(received.pages().get(1).items())
+          .extracting(item -> json.readTree(item.json()))
+          .containsExactlyElementsOf(batch.pages().get(1).items());
+    }
+  }
+
+  @Test
+  void theSubscribersReaderReadsVersion1() {
+    String v1 =
+        "{\"version\":1,\"extra\":{\"items\":[1]},\"batchId\":\""
+            + RUN
+            + ":42:posts:3\",\"stream\":\"posts\",\"userId\":42,\"runId\":\""
+            + RUN
+            + "\",\"page\":3,\"items\":[{\"id\":\"a\"},{\"id\":\"b\"}]}";
+
+    ReceivedBatch batch = codec.readReceived(v1.getBytes(StandardCharsets.UTF_8), null);
+
+    assertThat(batch.version()).isEqualTo(1);
+    assertThat(batch.pages()).hasSize(1);
+    assertThat(batch.pages().get(0).page()).isEqualTo(3);
+    assertThat(batch.pages().get(0).items())
+        .extracting(ReceivedBatch.Item::json)
+        .containsExactly("{\"id\":\"a\"}", "{\"id\":\"b\"}");
+  }
+
   private void assertRefused(String body) {
     assertThatThrownBy(() -> codec.read(body.getBytes(StandardCharsets.UTF_8), null))
         .as(body)
+        .isInstanceOf(InvalidMessageException.class);
+    assertThatThrownBy(() -> codec.readReceived(body.getBytes(StandardCharsets.UTF_8), null))
+        .as("subscribers' reader: " + body)
         .isInstanceOf(InvalidMessageException.class);
   }
 

@@ -34,6 +34,14 @@ class SubscribersIT {
   @Autowired JdbcClient jdbc;
   @Autowired TransactionTemplate transaction;
   @Autowired QuarryProperties properties;
+  @Autowired DataBatchCodec codec;
+
+  /** The batch as a subscriber receives it: written as the miner writes it, read back. */
+  private ReceivedBatch received(DataBatch batch) {
+    var message = codec.write(batch);
+    return codec.readReceived(
+        message.getBody(), message.getMessageProperties().getContentEncoding());
+  }
 
   @Test
   void aBatchRedeliveredIsStoredAndCountedOnce() {
@@ -42,8 +50,8 @@ class SubscribersIT {
     // 20 items three hours apart: 3 or 4 days
     DataBatch batch = DataBatch.of("posts", user, run, 1, items("a", 20, 3));
     for (int i = 0; i < 3; i++) {
-      subscribers.rawStorage(batch);
-      subscribers.analytics(batch);
+      subscribers.rawStorage(received(batch));
+      subscribers.analytics(received(batch));
     }
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(20);
     assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
@@ -62,9 +70,9 @@ class SubscribersIT {
 
     // the next page of the same run adds to the same days
     DataBatch next = DataBatch.of("posts", user, run, 2, items("b", 20, 3));
-    subscribers.rawStorage(next);
-    subscribers.analytics(next);
-    subscribers.analytics(next);
+    subscribers.rawStorage(received(next));
+    subscribers.analytics(received(next));
+    subscribers.analytics(received(next));
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(40);
     assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
         .isEqualTo(40);
@@ -76,14 +84,14 @@ class SubscribersIT {
     UUID run = UUID.randomUUID();
     // the first attempt of a mining message published page 1 alone (version 1, as before)...
     DataBatch v1 = DataBatch.of("posts", user, run, 1, items("r1", 4, 1));
-    subscribers.rawStorage(v1);
-    subscribers.analytics(v1);
+    subscribers.rawStorage(received(v1));
+    subscribers.analytics(received(v1));
     // ...another attempt got pages 1 and 2 (a 429 cut it), the one that finished pages 1 to 4
     DataBatch cut = batch(user, run, 1, 2);
     DataBatch whole = batch(user, run, 1, 4);
     for (DataBatch batch : List.of(cut, whole, whole, cut)) {
-      subscribers.rawStorage(batch);
-      subscribers.analytics(batch);
+      subscribers.rawStorage(received(batch));
+      subscribers.analytics(received(batch));
     }
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(16);
     assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
@@ -97,8 +105,8 @@ class SubscribersIT {
             List.of(
                 new DataBatch.PageItems(5, items("r5", 4, 1)),
                 new DataBatch.PageItems(6, List.of())));
-    subscribers.analytics(next);
-    subscribers.analytics(next);
+    subscribers.analytics(received(next));
+    subscribers.analytics(received(next));
     assertThat(count("select sum(items) from analytics_daily where user_id = " + user))
         .isEqualTo(20);
     assertThat(
@@ -129,8 +137,8 @@ class SubscribersIT {
       undated.add(JsonNodeFactory.instance.objectNode().put("id", "undated-" + i));
     }
     DataBatch batch = DataBatch.of("posts", user, UUID.randomUUID(), 1, undated);
-    subscribers.rawStorage(batch);
-    subscribers.analytics(batch);
+    subscribers.rawStorage(received(batch));
+    subscribers.analytics(received(batch));
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(3);
     assertThat(count("select count(*) from raw_item where item_day is null and user_id = " + user))
         .isEqualTo(3);
@@ -149,7 +157,7 @@ class SubscribersIT {
     long user = users.upsert("subscribers-it-3", "token");
     List<JsonNode> items = new ArrayList<>(items("c", 2, 1));
     items.add(items.get(0));
-    subscribers.rawStorage(DataBatch.of("posts", user, UUID.randomUUID(), 1, items));
+    subscribers.rawStorage(received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items)));
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(2);
   }
 
@@ -159,16 +167,19 @@ class SubscribersIT {
     users.setEmail(user, "digest-4@example.org");
     long nobody = users.upsert("subscribers-it-5", "token");
     UUID run = UUID.randomUUID();
-    Subscribers otherInstance = new Subscribers(rawItems, jdbc, transaction, emails, properties);
+    Subscribers otherInstance = new Subscribers(rawItems, jdbc, transaction, emails);
     for (int page = 1; page <= 5; page++) {
-      subscribers.notification(DataBatch.of("posts", user, run, page, items("d", 1, 1)));
-      otherInstance.notification(DataBatch.of("posts", user, run, page, items("d", 1, 1)));
-      subscribers.notification(DataBatch.of("posts", nobody, run, page, items("e", 1, 1)));
+      subscribers.notification(received(DataBatch.of("posts", user, run, page, items("d", 1, 1))));
+      otherInstance.notification(
+          received(DataBatch.of("posts", user, run, page, items("d", 1, 1))));
+      subscribers.notification(
+          received(DataBatch.of("posts", nobody, run, page, items("e", 1, 1))));
     }
     assertThat(count("select count(*) from email where user_id = " + user)).isEqualTo(1);
     assertThat(count("select count(*) from email where user_id = " + nobody)).isZero();
 
-    subscribers.notification(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("d", 1, 1)));
+    subscribers.notification(
+        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("d", 1, 1))));
     assertThat(count("select count(*) from email where user_id = " + user)).isEqualTo(2);
   }
 
@@ -177,8 +188,8 @@ class SubscribersIT {
     long user = users.upsert("subscribers-it-6", "token");
     UUID earlier = UUID.randomUUID();
     UUID now = UUID.randomUUID();
-    subscribers.rawStorage(DataBatch.of("posts", user, earlier, 1, items("f", 3, 1)));
-    subscribers.rawStorage(DataBatch.of("posts", user, now, 1, items("g", 3, 1)));
+    subscribers.rawStorage(received(DataBatch.of("posts", user, earlier, 1, items("f", 3, 1))));
+    subscribers.rawStorage(received(DataBatch.of("posts", user, now, 1, items("g", 3, 1))));
     assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "f-1", "f-2"))).isTrue();
     assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "f-0"))).isTrue();
     assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "g-1"))).isFalse();

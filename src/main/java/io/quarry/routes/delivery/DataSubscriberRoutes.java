@@ -4,11 +4,11 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.InvalidConfigurationException;
 import io.quarry.config.QuarryProperties;
-import io.quarry.mining.DataBatch;
 import io.quarry.monitoring.LogContext;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.routes.mining.StripCamelHeaders;
 import io.quarry.storage.DataBatchCodec;
+import io.quarry.storage.ReceivedBatch;
 import io.quarry.storage.Subscribers;
 import java.util.Map;
 import org.apache.camel.builder.RouteBuilder;
@@ -68,10 +68,10 @@ public class DataSubscriberRoutes extends RouteBuilder {
                 from(worker)
                     .routeId(stream + "-" + subscriber + "-worker")
                     .routeConfigurationId(BusErrorHandling.ID)
-                    .bean(DataBatchCodec.class, "read")
+                    .bean(DataBatchCodec.class, "readReceived")
                     .process(
                         exchange -> {
-                          DataBatch batch = exchange.getMessage().getBody(DataBatch.class);
+                          ReceivedBatch batch = exchange.getMessage().getBody(ReceivedBatch.class);
                           LogContext.put(exchange, batch.userId(), batch.stream(), batch.runId());
                         })
                     .process(StripCamelHeaders.INSTANCE)

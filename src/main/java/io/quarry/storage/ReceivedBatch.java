@@ -1,0 +1,43 @@
+package io.quarry.storage;
+
+import io.quarry.mining.DataBatch;
+import java.time.LocalDate;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * A data batch as the subscribers read it ({@link DataBatchCodec#readReceived}): each item as the
+ * JSON text it travelled in, with its id and day, and no object tree. What raw storage stores is
+ * that text, so an item is parsed once on its way to PostgreSQL and never written out again.
+ *
+ * @param pages the pages in the order fetched, each with its number in the run (1-based)
+ */
+public record ReceivedBatch(
+    int version, String batchId, String stream, long userId, UUID runId, List<Page> pages) {
+
+  /** One page of the batch: its number in the user's run and its items. */
+  public record Page(long page, List<Item> items) {}
+
+  /**
+   * One item.
+   *
+   * @param id the value of the configured id field (text or integer)
+   * @param json the item's JSON object, as received
+   * @param day its UTC day from {@code createdAt} ({@link ItemDays}), null without one
+   */
+  public record Item(String id, String json, LocalDate day) {}
+
+  /** The deterministic id of one of this batch's pages ({@link DataBatch#pageId}). */
+  public String pageId(long page) {
+    return DataBatch.pageId(runId, userId, stream, page);
+  }
+
+  /** How many items the batch holds over all its pages. */
+  public int itemCount() {
+    int count = 0;
+    for (Page page : pages) {
+      count += page.items().size();
+    }
+    return count;
+  }
+}
