@@ -29,13 +29,14 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.stereotype.Component;
 
 /**
- * Publishes large batches (the scheduler's fan-out of one message per user) on plain amqp-client
- * channels of the publisher connection: every message with {@code mandatory}, then one {@code
- * waitForConfirmsOrDie} for the whole batch. It keeps {@link ConfirmedPublisher#publishAll}'s
- * contract (all or a {@link PublishFailedException}: a message nacked, returned unroutable or not
- * confirmed in time fails the batch) without its per-message costs: no {@code CorrelationData}
- * future per message and none of the two correlation headers Spring AMQP adds to every correlated
- * publish, so the broker stores and routes the same bytes a plain client would.
+ * Publishes confirmed batches (the scheduler's fan-out of one message per user, a miner's data
+ * batch and continuation) on plain amqp-client channels of the publisher connection: every message
+ * with {@code mandatory}, then one {@code waitForConfirmsOrDie} for the whole batch. It keeps
+ * {@link ConfirmedPublisher#publishAll}'s contract (all or a {@link PublishFailedException}: a
+ * message nacked, returned unroutable or not confirmed in time fails the batch) without its
+ * per-message costs: no {@code CorrelationData} future per message and none of the two correlation
+ * headers Spring AMQP adds to every correlated publish, so the broker stores and routes the same
+ * bytes a plain client would.
  *
  * <p>The message properties are converted exactly as {@code RabbitTemplate} converts them (content
  * type, encoding, delivery mode, type, priority, headers), so consumers see the same message. Each
@@ -49,7 +50,13 @@ public class BatchPublisher implements DisposableBean {
   public static final String BATCH_TIMER = "quarry.publisher.batch";
 
   private static final Logger log = LoggerFactory.getLogger(BatchPublisher.class);
-  private static final int MAX_IDLE_CHANNELS = 4;
+
+  /**
+   * Idle channels kept: every miner publishes its data batch and continuation through here, so
+   * about as many as miners publish at once (a channel costs the broker little; opening one costs
+   * two round trips).
+   */
+  private static final int MAX_IDLE_CHANNELS = 64;
 
   private final ConnectionFactory connections;
   private final MessagePropertiesConverter converter = new DefaultMessagePropertiesConverter();

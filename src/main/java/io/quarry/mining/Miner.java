@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.config.MiningProperties;
@@ -44,7 +45,7 @@ public class Miner {
   private final TokenCipher cipher;
   private final RawItemRepository rawItems;
   private final PlatformClient platform;
-  private final ConfirmedPublisher publisher;
+  private final BatchPublisher publisher;
   private final MiningMessageCodec codec;
   private final DataTopicPublisher dataTopic;
   private final BusNames names;
@@ -61,7 +62,7 @@ public class Miner {
       TokenCipher cipher,
       RawItemRepository rawItems,
       PlatformClient platform,
-      ConfirmedPublisher publisher,
+      BatchPublisher publisher,
       MiningMessageCodec codec,
       DataTopicPublisher dataTopic,
       BusNames names,

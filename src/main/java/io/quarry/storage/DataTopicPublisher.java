@@ -1,22 +1,26 @@
 package io.quarry.storage;
 
+import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.mining.DataBatch;
 import java.util.List;
 import org.springframework.stereotype.Component;
 
-/** Publishes a data batch, confirmed, to its stream's fanout topic or to its parser queue. */
+/**
+ * Publishes a data batch, confirmed, to its stream's fanout topic or to its parser queue: on a
+ * pooled confirm-mode channel ({@link BatchPublisher}), mandatory, one confirm awaited.
+ */
 @Component
 public class DataTopicPublisher {
 
   private static final long CONFIRM_TIMEOUT_MILLIS = 10_000;
 
-  private final ConfirmedPublisher publisher;
+  private final BatchPublisher publisher;
   private final DataBatchCodec codec;
   private final BusNames names;
 
-  public DataTopicPublisher(ConfirmedPublisher publisher, DataBatchCodec codec, BusNames names) {
+  public DataTopicPublisher(BatchPublisher publisher, DataBatchCodec codec, BusNames names) {
     this.publisher = publisher;
     this.codec = codec;
     this.names = names;

@@ -17,6 +17,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.config.QuarryProperties;
@@ -55,7 +56,7 @@ class MinerTest {
   private final TokenCipher cipher = mock(TokenCipher.class);
   private final RawItemRepository rawItems = mock(RawItemRepository.class);
   private final PlatformClient platform = mock(PlatformClient.class);
-  private final ConfirmedPublisher publisher = mock(ConfirmedPublisher.class);
+  private final BatchPublisher publisher = mock(BatchPublisher.class);
   private final DataTopicPublisher dataTopic = mock(DataTopicPublisher.class);
   private final InOrder order = inOrder(dataTopic, publisher, states);
 
