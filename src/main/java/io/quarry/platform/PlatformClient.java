@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.SocketTimeoutException;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
@@ -187,11 +186,13 @@ public final class PlatformClient implements AutoCloseable {
                 retryAfter == null ? null : retryAfter.getValue(),
                 entity == null ? new byte[0] : EntityUtils.toByteArray(entity));
           });
-    } catch (SocketTimeoutException e) { // also ConnectTimeoutException
-      throw transientFailure(request + " timed out", e, token);
     } catch (InterruptedIOException e) {
-      Thread.currentThread().interrupt();
-      throw new TransientPlatformException(request + " was interrupted");
+      // socket, connect and pool-lease timeouts are InterruptedIOExceptions, and so is an abort
+      // because the thread was interrupted (the client keeps the thread's flag set then)
+      if (Thread.currentThread().isInterrupted()) {
+        throw new TransientPlatformException(request + " was interrupted");
+      }
+      throw transientFailure(request + " timed out", e, token);
     } catch (IOException e) {
       throw transientFailure(request + " failed", e, token);
     }

@@ -195,6 +195,7 @@ class PlatformClientTest {
     assertThat(timeout)
         .hasMessageContaining("timed out")
         .hasCauseInstanceOf(SocketTimeoutException.class);
+    assertThat(Thread.interrupted()).as("a timeout is no interruption").isFalse();
   }
 
   @Test
