@@ -30,14 +30,7 @@ class DataBatchCodecTest {
 
   @Test
   void readsAVersion1BatchAsABatchOfItsOnePage() {
-    String v1 =
-        "{\"version\":1,\"batchId\":\""
-            + RUN
-            + ":42:posts:3\",\"stream\":\"posts\",\"userId\":42,\"runId\":\""
-            + RUN
-            + "\",\"page\":3,\"items\":[{\"id\":\"a\"},{\"id\":\"b\"}]}";
-
-    DataBatch batch = codec.read(v1.getBytes(StandardCharsets.UTF_8), null);
+    DataBatch batch = codec.read(version1("").getBytes(StandardCharsets.UTF_8), null);
 
     assertThat(batch.version()).isEqualTo(1);
     assertThat(batch.batchId()).isEqualTo(RUN + ":42:posts:3");
@@ -184,14 +177,9 @@ class DataBatchCodecTest {
 
   @Test
   void theSubscribersReaderReadsVersion1() {
-    String v1 =
-        "{\"version\":1,\"extra\":{\"items\":[1]},\"batchId\":\""
-            + RUN
-            + ":42:posts:3\",\"stream\":\"posts\",\"userId\":42,\"runId\":\""
-            + RUN
-            + "\",\"page\":3,\"items\":[{\"id\":\"a\"},{\"id\":\"b\"}]}";
-
-    ReceivedBatch batch = codec.readReceived(v1.getBytes(StandardCharsets.UTF_8), null);
+    ReceivedBatch batch =
+        codec.readReceived(
+            version1("\"extra\":{\"items\":[1]},").getBytes(StandardCharsets.UTF_8), null);
 
     assertThat(batch.version()).isEqualTo(1);
     assertThat(batch.pages()).hasSize(1);
@@ -199,6 +187,17 @@ class DataBatchCodecTest {
     assertThat(batch.pages().get(0).items())
         .extracting(ReceivedBatch.Item::json)
         .containsExactly("{\"id\":\"a\"}", "{\"id\":\"b\"}");
+  }
+
+  /** A version 1 batch of page 3 with items a and b, {@code extra} fields after the version. */
+  private static String version1(String extra) {
+    return "{\"version\":1,"
+        + extra
+        + "\"batchId\":\""
+        + RUN
+        + ":42:posts:3\",\"stream\":\"posts\",\"userId\":42,\"runId\":\""
+        + RUN
+        + "\",\"page\":3,\"items\":[{\"id\":\"a\"},{\"id\":\"b\"}]}";
   }
 
   private void assertRefused(String body) {
