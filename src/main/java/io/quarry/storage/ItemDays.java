@@ -1,6 +1,5 @@
 package io.quarry.storage;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.time.DateTimeException;
 import java.time.LocalDate;
 import java.time.OffsetDateTime;
@@ -8,19 +7,13 @@ import java.time.ZoneOffset;
 
 /**
  * The day (UTC) an item belongs to, from its {@code createdAt} (ISO-8601 with offset). Every stored
- * and counted item goes through here twice (raw storage and analytics), so the common form, a UTC
+ * and counted item goes through here (once per subscriber that reads it), so the common form, a UTC
  * instant such as {@code 2025-03-01T12:00:00Z} or {@code 2025-03-01T12:00:00.123Z}, is read
  * directly; any other form goes through {@link OffsetDateTime#parse}, with the same result.
  */
 public final class ItemDays {
 
   private ItemDays() {}
-
-  /** The item's day (UTC) from its createdAt, or null when it has none or it is not a date-time. */
-  public static LocalDate of(JsonNode item) {
-    JsonNode created = item.get("createdAt");
-    return created == null || !created.isTextual() ? null : parse(created.textValue());
-  }
 
   /** The UTC day of an ISO-8601 date-time with offset, or null when the text is not one. */
   public static LocalDate parse(String text) {

@@ -101,7 +101,7 @@ public final class MiningBenchmark {
               "bench.mining.simulator-threads", Math.max(stockSimulatorThreads(), consumers)),
           Boolean.parseBoolean(System.getProperty("bench.mining.simulator-nodelay", "true")),
           Integer.getInteger("bench.mining.listener-threads", 0),
-          Integer.getInteger("bench.mining.rounds", 1),
+          Integer.getInteger("bench.mining.rounds", 3),
           Integer.getInteger("bench.mining.warmup-users", 200),
           Integer.getInteger("bench.mining.max-seconds", 240),
           Integer.getInteger("bench.mining.progress-s", 10),

@@ -2,8 +2,6 @@ package io.quarry.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.time.DateTimeException;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -65,12 +63,8 @@ class ItemDaysTest {
   }
 
   @Test
-  void readsTheItemsCreatedAt() {
-    ObjectNode item =
-        JsonNodeFactory.instance.objectNode().put("createdAt", "2025-03-01T01:00:00+02:00");
-    assertThat(ItemDays.of(item)).isEqualTo(LocalDate.of(2025, 2, 28));
-    assertThat(ItemDays.of(JsonNodeFactory.instance.objectNode())).isNull();
-    assertThat(ItemDays.of(JsonNodeFactory.instance.objectNode().put("createdAt", 17))).isNull();
+  void readsAnOffsetIntoTheUtcDayAndNothingIntoNull() {
+    assertThat(ItemDays.parse("2025-03-01T01:00:00+02:00")).isEqualTo(LocalDate.of(2025, 2, 28));
     assertThat(ItemDays.parse(null)).isNull();
   }
 
