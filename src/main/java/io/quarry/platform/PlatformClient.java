@@ -4,12 +4,16 @@ import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.ConnectException;
+import java.net.NoRouteToHostException;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Objects;
+import javax.net.ssl.SSLException;
 import org.apache.hc.client5.http.HttpRequestRetryStrategy;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
 import org.apache.hc.client5.http.config.ConnectionConfig;
@@ -22,7 +26,6 @@ import org.apache.hc.core5.http.Header;
 import org.apache.hc.core5.http.HttpEntity;
 import org.apache.hc.core5.http.HttpRequest;
 import org.apache.hc.core5.http.HttpResponse;
-import org.apache.hc.core5.http.NoHttpResponseException;
 import org.apache.hc.core5.http.io.entity.EntityUtils;
 import org.apache.hc.core5.http.protocol.HttpContext;
 import org.apache.hc.core5.util.TimeValue;
@@ -217,15 +220,22 @@ public final class PlatformClient implements AutoCloseable {
   }
 
   /**
-   * Sends a request again once, at once, only when a kept-alive connection turned out closed by the
-   * server before it answered; every other failure and every status (429, 503...) goes to the
-   * caller, whose error handling decides about retries.
+   * Sends a GET again once, at once, when the connection broke under it (typically a kept-alive
+   * connection the server had closed: no answer, or reset): the page is simply asked for again on a
+   * new connection. Timeouts, refused connections, unknown hosts and TLS failures are not retried
+   * here, and neither is any status (429, 503...): those go to the caller, whose error handling
+   * decides about retries and delays.
    */
   private static final class StaleConnectionRetry implements HttpRequestRetryStrategy {
     @Override
     public boolean retryRequest(
         HttpRequest request, IOException exception, int execCount, HttpContext context) {
-      return execCount <= 1 && exception instanceof NoHttpResponseException;
+      return execCount <= 1
+          && !(exception instanceof InterruptedIOException
+              || exception instanceof ConnectException
+              || exception instanceof UnknownHostException
+              || exception instanceof NoRouteToHostException
+              || exception instanceof SSLException);
     }
 
     @Override

@@ -223,6 +223,59 @@ class PlatformClientTest {
   }
 
   @Test
+  void aKeptAliveConnectionTheServerClosedIsReplacedWithoutAFailure() throws Exception {
+    String body = "{\"items\":[{\"id\":\"a\"}],\"hasMore\":false}";
+    try (ServerSocket server = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress())) {
+      // answers each connection's first request as if it kept the connection, then closes it
+      Thread answering =
+          new Thread(
+              () -> {
+                try {
+                  while (!server.isClosed()) {
+                    try (java.net.Socket socket = server.accept()) {
+                      var in =
+                          new java.io.BufferedReader(
+                              new java.io.InputStreamReader(
+                                  socket.getInputStream(),
+                                  java.nio.charset.StandardCharsets.US_ASCII));
+                      for (String line = in.readLine();
+                          line != null && !line.isEmpty();
+                          line = in.readLine()) {
+                        // the request's head; a GET has no body
+                      }
+                      socket
+                          .getOutputStream()
+                          .write(
+                              ("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                      + "Content-Length: "
+                                      + body.length()
+                                      + "\r\n\r\n"
+                                      + body)
+                                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                      socket.getOutputStream().flush();
+                    }
+                  }
+                } catch (IOException closed) {
+                  // the test is over
+                }
+              });
+      answering.setDaemon(true);
+      answering.start();
+      try (PlatformClient keptAlive =
+          new PlatformClient(
+              PlatformClient.Settings.defaults(
+                  URI.create("http://127.0.0.1:" + server.getLocalPort())),
+              JSON)) {
+        for (int i = 0; i < 5; i++) {
+          assertThat(keptAlive.fetch(PATH, "u1", TOKEN, 10, null).items())
+              .as("request " + i)
+              .hasSize(1);
+        }
+      }
+    }
+  }
+
+  @Test
   void aRefusedConnectionIsTransient() throws IOException {
     int closedPort;
     try (ServerSocket socket = new ServerSocket(0)) {
