@@ -87,7 +87,7 @@ public final class MiningBenchmark {
       String extraArgs) {
 
     static Settings fromSystemProperties() {
-      int consumers = Integer.getInteger("bench.mining.consumers", 64);
+      int consumers = Integer.getInteger("bench.mining.consumers", 128);
       return new Settings(
           Integer.getInteger("bench.mining.users", DEFAULT_USERS),
           Integer.getInteger("bench.mining.pages", 5),
