@@ -44,17 +44,13 @@ public class DataBatchCodec {
     } catch (IOException | IllegalArgumentException e) {
       throw new InvalidMessageException("data batch is not valid JSON: " + e.getMessage());
     }
-    if ((batch.version() != 1 && batch.version() != DataBatch.VERSION)
-        || batch.batchId() == null
-        || batch.stream() == null
-        || !properties.streams().containsKey(batch.stream())
-        || batch.userId() <= 0
-        || batch.runId() == null
-        || batch.pages() == null
-        || batch.pages().isEmpty()) {
-      throw new InvalidMessageException(
-          "data batch lacks version 1 or 2, batchId, stream, userId, runId or pages (items)");
-    }
+    requireHeader(
+        batch.version(),
+        batch.batchId(),
+        batch.stream(),
+        batch.userId(),
+        batch.runId(),
+        batch.pages());
     String idField = properties.platform().itemIdField();
     for (DataBatch.PageItems page : batch.pages()) {
       if (page == null || page.page() <= 0 || page.items() == null) {
@@ -95,17 +91,8 @@ public class DataBatchCodec {
     if (fields.version == 1 && pages == null && fields.items != null) {
       pages = List.of(new ReceivedBatch.Page(fields.page == null ? 0 : fields.page, fields.items));
     }
-    if ((fields.version != 1 && fields.version != DataBatch.VERSION)
-        || fields.batchId == null
-        || fields.stream == null
-        || !properties.streams().containsKey(fields.stream)
-        || fields.userId <= 0
-        || fields.runId == null
-        || pages == null
-        || pages.isEmpty()) {
-      throw new InvalidMessageException(
-          "data batch lacks version 1 or 2, batchId, stream, userId, runId or pages (items)");
-    }
+    requireHeader(
+        fields.version, fields.batchId, fields.stream, fields.userId, fields.runId, pages);
     for (ReceivedBatch.Page page : pages) {
       if (page.page() <= 0 || page.items() == null) {
         throw new InvalidMessageException("data batch has a page without its number or items");
@@ -113,6 +100,22 @@ public class DataBatchCodec {
     }
     return new ReceivedBatch(
         fields.version, fields.batchId, fields.stream, fields.userId, fields.runId, pages);
+  }
+
+  /** What both readers demand of a batch besides its pages' contents. */
+  private void requireHeader(
+      int version, String batchId, String stream, long userId, UUID runId, List<?> pages) {
+    if ((version != 1 && version != DataBatch.VERSION)
+        || batchId == null
+        || stream == null
+        || !properties.streams().containsKey(stream)
+        || userId <= 0
+        || runId == null
+        || pages == null
+        || pages.isEmpty()) {
+      throw new InvalidMessageException(
+          "data batch lacks version 1 or 2, batchId, stream, userId, runId or pages (items)");
+    }
   }
 
   /** The top-level fields of a batch, as far as they were found. */

@@ -2,6 +2,7 @@ package io.quarry.storage;
 
 import io.quarry.mining.DataBatch;
 import java.time.LocalDate;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.UUID;
 
@@ -30,6 +31,18 @@ public record ReceivedBatch(
   /** The deterministic id of one of this batch's pages ({@link DataBatch#pageId}). */
   public String pageId(long page) {
     return DataBatch.pageId(runId, userId, stream, page);
+  }
+
+  /** Every item of every page, in order. */
+  public List<Item> items() {
+    if (pages.size() == 1) {
+      return pages.get(0).items();
+    }
+    List<Item> all = new ArrayList<>(itemCount());
+    for (Page page : pages) {
+      all.addAll(page.items());
+    }
+    return all;
   }
 
   /** How many items the batch holds over all its pages. */

@@ -44,16 +44,7 @@ public class Subscribers {
 
   /** Stores every item of every page of the batch in one statement. */
   public void rawStorage(ReceivedBatch batch) {
-    List<ReceivedBatch.Item> items;
-    if (batch.pages().size() == 1) {
-      items = batch.pages().get(0).items();
-    } else {
-      items = new ArrayList<>(batch.itemCount());
-      for (ReceivedBatch.Page page : batch.pages()) {
-        items.addAll(page.items());
-      }
-    }
-    rawItems.storeAll(batch.userId(), batch.stream(), batch.runId(), items);
+    rawItems.storeAll(batch.userId(), batch.stream(), batch.runId(), batch.items());
   }
 
   /**

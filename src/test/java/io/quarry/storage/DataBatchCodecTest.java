@@ -42,12 +42,7 @@ class DataBatchCodecTest {
 
   @Test
   void writesVersion2WithEveryPageAndReadsItBack() throws Exception {
-    DataBatch batch =
-        DataBatch.of(
-            "posts",
-            42,
-            RUN,
-            List.of(new PageItems(2, items("p2", 2)), new PageItems(4, items("p4", 3))));
+    DataBatch batch = pages(new PageItems(2, items("p2", 2)), new PageItems(4, items("p4", 3)));
     Message message = codec.write(batch);
 
     assertThat(message.getMessageProperties().getMessageId()).isEqualTo(RUN + ":42:posts:2-4");
@@ -74,12 +69,7 @@ class DataBatchCodecTest {
   @Test
   void aBatchAboveTheThresholdTravelsCompressed() {
     DataBatchCodec small = new DataBatchCodec(json, TestProperties.posts(3, false, 1024));
-    DataBatch batch =
-        DataBatch.of(
-            "posts",
-            42,
-            RUN,
-            List.of(new PageItems(1, items("a", 20)), new PageItems(2, items("b", 20))));
+    DataBatch batch = pages(new PageItems(1, items("a", 20)), new PageItems(2, items("b", 20)));
     Message message = small.write(batch);
 
     assertThat(message.getMessageProperties().getContentEncoding()).isEqualTo(Payloads.GZIP);
@@ -137,14 +127,8 @@ class DataBatchCodecTest {
     page2.add(json.readTree("{\"createdAt\":\"2025-03-02T10:00:00Z\",\"id\":17}"));
     page2.add(json.readTree("{\"id\":\"no-date\",\"createdAt\":\"yesterday\"}"));
     DataBatch batch =
-        DataBatch.of(
-            "posts",
-            42,
-            RUN,
-            List.of(
-                new PageItems(2, page2),
-                new PageItems(3, items("p3", 2)),
-                new PageItems(4, List.of())));
+        pages(
+            new PageItems(2, page2), new PageItems(3, items("p3", 2)), new PageItems(4, List.of()));
 
     for (DataBatchCodec writer :
         List.of(codec, new DataBatchCodec(json, TestProperties.posts(3, false, 64)))) {
@@ -160,6 +144,9 @@ class DataBatchCodecTest {
       assertThat(received.runId()).isEqualTo(RUN);
       assertThat(received.pages()).extracting(ReceivedBatch.Page::page).containsExactly(2L, 3L, 4L);
       assertThat(received.itemCount()).isEqualTo(5);
+      assertThat(received.items())
+          .extracting(ReceivedBatch.Item::id)
+          .containsExactly("x-1", "17", "no-date", "p3-0", "p3-1");
       assertThat(received.pageId(3)).isEqualTo(batch.pageId(3));
       List<ReceivedBatch.Item> items = received.pages().get(0).items();
       assertThat(items).extracting(ReceivedBatch.Item::id).containsExactly("x-1", "17", "no-date");
@@ -187,6 +174,11 @@ class DataBatchCodecTest {
     assertThat(batch.pages().get(0).items())
         .extracting(ReceivedBatch.Item::json)
         .containsExactly("{\"id\":\"a\"}", "{\"id\":\"b\"}");
+  }
+
+  /** A version 2 batch of user 42's posts with these pages. */
+  private static DataBatch pages(PageItems... pages) {
+    return DataBatch.of("posts", 42, RUN, List.of(pages));
   }
 
   /** A version 1 batch of page 3 with items a and b, {@code extra} fields after the version. */
