@@ -1,6 +1,7 @@
 package io.quarry.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
@@ -10,10 +11,16 @@ import io.quarry.mining.DataBatch;
 import io.quarry.notification.EmailRepository;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -159,6 +166,68 @@ class SubscribersIT {
     items.add(items.get(0));
     subscribers.rawStorage(received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items)));
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(2);
+  }
+
+  @Test
+  void itemsAnotherConsumerCommitsMeanwhileAreLeftToIt() throws Exception {
+    long user = users.upsert("subscribers-it-8", "token");
+    ReceivedBatch batch =
+        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("h", 5, 1)));
+    CountDownLatch otherStored = new CountDownLatch(1);
+    CountDownLatch otherMayCommit = new CountDownLatch(1);
+    ExecutorService consumers = Executors.newFixedThreadPool(2);
+    try {
+      // another consumer (a redelivered batch) has stored one of the items, not committed yet
+      Future<?> other =
+          consumers.submit(
+              () ->
+                  transaction.executeWithoutResult(
+                      status -> {
+                        jdbc.sql(
+                                "insert into raw_item (user_id, stream, item_id, item)"
+                                    + " values (:user, 'posts', 'h-2', '{\"other\": true}')")
+                            .param("user", user)
+                            .update();
+                        otherStored.countDown();
+                        awaitLatch(otherMayCommit);
+                      }));
+      assertThat(otherStored.await(10, TimeUnit.SECONDS)).isTrue();
+      Future<?> mine = consumers.submit(() -> subscribers.rawStorage(batch));
+      // this statement saw no h-2 (not committed), inserted it and now waits on its key
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () ->
+                  count(
+                          "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
+                              + " and datname = current_database()"
+                              + " and query like '%insert into raw_item%not exists%'")
+                      == 1);
+      otherMayCommit.countDown();
+      other.get(10, TimeUnit.SECONDS);
+      mine.get(10, TimeUnit.SECONDS);
+    } finally {
+      otherMayCommit.countDown();
+      consumers.shutdownNow();
+    }
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(5);
+    assertThat(
+            jdbc.sql("select item ->> 'other' from raw_item where user_id = :u and item_id = 'h-2'")
+                .param("u", user)
+                .query(String.class)
+                .single())
+        .isEqualTo("true");
+  }
+
+  private static void awaitLatch(CountDownLatch latch) {
+    try {
+      if (!latch.await(20, TimeUnit.SECONDS)) {
+        throw new IllegalStateException("not released in time");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   @Test
