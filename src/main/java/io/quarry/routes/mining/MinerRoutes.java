@@ -6,6 +6,8 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.mining.Miner;
 import io.quarry.mining.MiningMessageCodec;
 import io.quarry.routes.deadletter.BusErrorHandling;
+import org.apache.camel.Exchange;
+import org.apache.camel.Predicate;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 
@@ -50,10 +52,34 @@ public class MinerRoutes extends RouteBuilder {
           .bean(MiningMessageCodec.class, "read")
           .process(StripCamelHeaders.INSTANCE)
           .bean(Miner.class, "begin")
-          .loopDoWhile(method(Miner.class, "wantsAnotherPage"))
+          .loopDoWhile(new AnotherPage())
           .bean(Miner.class, "fetchPage")
           .end()
           .bean(Miner.class, "end");
+    }
+  }
+
+  /**
+   * The loop's condition, {@link Miner#wantsAnotherPage}, called on the miner bean directly: a
+   * {@code method(...)} expression would copy the whole exchange at every evaluation, once per page
+   * and once more at the end.
+   */
+  private static final class AnotherPage implements Predicate {
+    private volatile Miner miner;
+
+    @Override
+    public boolean matches(Exchange exchange) {
+      Miner bean = miner;
+      if (bean == null) {
+        bean = exchange.getContext().getRegistry().findSingleByType(Miner.class);
+        miner = bean;
+      }
+      return bean.wantsAnotherPage(exchange);
+    }
+
+    @Override
+    public String toString() {
+      return "bean:Miner.wantsAnotherPage";
     }
   }
 }
