@@ -1,5 +1,6 @@
 package io.quarry.storage;
 
+import io.quarry.mining.InvalidMessageException;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -13,21 +14,43 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class RawItemRepository {
 
-  /** The items of a batch not stored yet (an anti-join on the primary key). */
-  private static final String INSERT_NEW =
+  /**
+   * The items of a batch not stored yet, for a user that exists: its row is taken {@code for key
+   * share} once for the statement (what the foreign key did per row before V10), so the user cannot
+   * be deleted until the batch has committed. Each item is looked up by the whole primary key (a
+   * lateral sub-select with {@code limit 1}, which the planner cannot turn into a join): a {@code
+   * not exists} became an anti-join that the generic plan of a table without statistics ran as a
+   * scan of every row of the stream, or of the user, per batch.
+   */
+  static final String INSERT_NEW =
       """
       insert into raw_item (user_id, stream, item_id, item, item_day, run_id)
-      select :user, :stream, i.id, cast(i.item as jsonb), i.day, :run
-        from unnest(cast(:ids as text[]), cast(:items as text[]), cast(:days as date[]))
+      select u.id, :stream, i.id, cast(i.item as jsonb), i.day, :run
+        from (select id from app_user where id = :user for key share) as u
+       cross join unnest(cast(:ids as text[]), cast(:items as text[]), cast(:days as date[]))
              as i (id, item, day)
-       where not exists (
-         select 1 from raw_item r
-          where r.user_id = :user and r.stream = :stream and r.item_id = i.id)
+        left join lateral (
+             select true as found from raw_item r
+              where r.user_id = :user and r.stream = :stream and r.item_id = i.id
+              limit 1) as stored on true
+       where stored.found is null
       """;
 
   /** The same, waiting for and skipping rows a concurrent statement inserted meanwhile. */
   private static final String INSERT_SKIPPING_CONFLICTS =
       INSERT_NEW + "on conflict (user_id, stream, item_id) do nothing";
+
+  static final String ALL_STORED_BEFORE =
+      """
+      select not exists (
+        select 1 from unnest(cast(:ids as text[])) as i (id)
+          left join lateral (
+               select true as found from raw_item r
+                where r.user_id = :user and r.stream = :stream and r.item_id = i.id
+                  and r.run_id is distinct from :run
+                limit 1) as earlier on true
+         where earlier.found is null)
+      """;
 
   private final JdbcClient jdbc;
 
@@ -40,13 +63,17 @@ public class RawItemRepository {
    * the whole batch (the items as arrays, unnested by PostgreSQL): one parse, one plan and one
    * round trip instead of a statement per item, atomic on its own (autocommit).
    *
-   * <p>The statement skips stored items with {@code where not exists}, not {@code on conflict do
+   * <p>The statement skips stored items by looking each up, not with {@code on conflict do
    * nothing}: an {@code on conflict} insert is a speculative insertion per row (a second index
    * look-up and a confirmation record in the WAL), about a fifth of the statement's cost. An item
-   * twice in the batch is passed once. The one case {@code not exists} cannot see, a concurrent
-   * batch with the same items committing while this one inserts (a redelivered mining message's
-   * batch taken by the other consumer), fails this statement on the primary key; it is then run
-   * again with {@code on conflict do nothing}, which waits for the other and skips what it stored.
+   * twice in the batch is passed once. The one case the look-up cannot see, a concurrent batch with
+   * the same items committing while this one inserts (a redelivered mining message's batch taken by
+   * the other consumer), fails this statement on the primary key; it is then run again with {@code
+   * on conflict do nothing}, which waits for the other and skips what it stored (so this runs in
+   * autocommit, outside a transaction that the failed statement would abort).
+   *
+   * @throws InvalidMessageException when the user no longer exists (deleted since the batch was
+   *     mined): nothing is stored, and the batch is dead-lettered as permanent with that reason
    */
   public void storeAll(long userId, String stream, UUID runId, List<ReceivedBatch.Item> items) {
     if (items.isEmpty()) {
@@ -62,14 +89,26 @@ public class RawItemRepository {
       bodies[i] = item.json();
       days[i] = item.day() == null ? null : item.day().toString();
     }
+    int stored;
     try {
-      insert(INSERT_NEW, userId, stream, runId, ids, bodies, days);
+      stored = insert(INSERT_NEW, userId, stream, runId, ids, bodies, days);
     } catch (DuplicateKeyException concurrentDuplicate) {
-      insert(INSERT_SKIPPING_CONFLICTS, userId, stream, runId, ids, bodies, days);
+      stored = insert(INSERT_SKIPPING_CONFLICTS, userId, stream, runId, ids, bodies, days);
+    }
+    if (stored < ids.length && !userExists(userId)) {
+      throw new InvalidMessageException(
+          "user " + userId + " no longer exists: its " + stream + " items are not stored");
     }
   }
 
-  private void insert(
+  private boolean userExists(long userId) {
+    return jdbc.sql("select exists (select 1 from app_user where id = :user)")
+        .param("user", userId)
+        .query(Boolean.class)
+        .single();
+  }
+
+  private int insert(
       String sql,
       long userId,
       String stream,
@@ -77,7 +116,7 @@ public class RawItemRepository {
       String[] ids,
       String[] bodies,
       String[] days) {
-    jdbc.sql(sql)
+    return jdbc.sql(sql)
         .param("user", userId)
         .param("stream", stream)
         .param("run", runId)
@@ -107,19 +146,13 @@ public class RawItemRepository {
   /**
    * True when every id was already stored by an earlier run (incremental mining stops there). Items
    * this run stored itself do not count: a page fetched again after a redelivery is not old data.
-   * Stops at the first id not stored before (the usual case: new data).
+   * Stops at the first id not stored before (the usual case: new data). Each id is looked up by the
+   * whole primary key, as in {@link #INSERT_NEW}: as a {@code not exists}, the generic plan read
+   * every item the user had ever stored in the stream, for every page.
    */
   public boolean allStoredBefore(long userId, String stream, UUID runId, List<String> ids) {
     return Boolean.TRUE.equals(
-        jdbc.sql(
-                """
-                select not exists (
-                  select 1 from unnest(cast(:ids as text[])) as i (id)
-                   where not exists (
-                     select 1 from raw_item r
-                      where r.user_id = :user and r.stream = :stream and r.item_id = i.id
-                        and r.run_id is distinct from :run))
-                """)
+        jdbc.sql(ALL_STORED_BEFORE)
             .param("run", runId)
             .param("user", userId)
             .param("stream", stream)

@@ -1,6 +1,7 @@
 package io.quarry.storage;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.quarry.config.QuarryProperties;
 import io.quarry.mining.DataBatch;
+import io.quarry.mining.InvalidMessageException;
 import io.quarry.notification.EmailRepository;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
@@ -23,6 +25,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.transaction.support.TransactionTemplate;
 
@@ -201,7 +204,7 @@ class SubscribersIT {
                   count(
                           "select count(*) from pg_stat_activity where wait_event_type = 'Lock'"
                               + " and datname = current_database()"
-                              + " and query like '%insert into raw_item%not exists%'")
+                              + " and query like '%insert into raw_item%for key share%'")
                       == 1);
       otherMayCommit.countDown();
       other.get(10, TimeUnit.SECONDS);
@@ -217,6 +220,41 @@ class SubscribersIT {
                 .query(String.class)
                 .single())
         .isEqualTo("true");
+  }
+
+  @Test
+  void deletingAUserDeletesItsItemsAndItsIdNeverChanges() {
+    long user = users.upsert("subscribers-it-9", "token");
+    long other = users.upsert("subscribers-it-10", "token");
+    subscribers.rawStorage(
+        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("i", 3, 1))));
+    subscribers.rawStorage(
+        received(DataBatch.of("posts", other, UUID.randomUUID(), 1, items("i", 2, 1))));
+    assertThatThrownBy(
+            () ->
+                jdbc.sql("update app_user set id = id + 1000000 where id = :u")
+                    .param("u", user)
+                    .update())
+        .isInstanceOf(DataIntegrityViolationException.class)
+        .hasMessageContaining("app_user.id cannot change");
+
+    jdbc.sql("delete from app_user where id = :u").param("u", user).update();
+
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isZero();
+    assertThat(count("select count(*) from raw_item where user_id = " + other)).isEqualTo(2);
+  }
+
+  @Test
+  void aBatchOfAUserDeletedSinceIsRefusedAsInvalidAndStoresNothing() {
+    long user = users.upsert("subscribers-it-11", "token");
+    ReceivedBatch batch =
+        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("j", 3, 1)));
+    jdbc.sql("delete from app_user where id = :u").param("u", user).update();
+
+    assertThatThrownBy(() -> subscribers.rawStorage(batch))
+        .isInstanceOf(InvalidMessageException.class)
+        .hasMessage("user " + user + " no longer exists: its posts items are not stored");
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isZero();
   }
 
   private static void awaitLatch(CountDownLatch latch) {
