@@ -1,12 +1,15 @@
 package io.quarry.storage;
 
 import io.quarry.mining.DataBatch;
+import io.quarry.mining.InvalidMessageException;
 import io.quarry.notification.EmailRepository;
+import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Component;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -24,6 +27,9 @@ public class Subscribers {
    * pages are in flight, many times over.
    */
   static final int DIGESTS_REMEMBERED = 50_000;
+
+  /** PostgreSQL's SQLSTATE of a foreign key violation. */
+  private static final String FOREIGN_KEY_VIOLATION = "23503";
 
   private final RawItemRepository rawItems;
   private final JdbcClient jdbc;
@@ -54,6 +60,10 @@ public class Subscribers {
    * processed_message} and adds the day counts of only the pages whose id was new. A page seen
    * before (in any batch, version 1 or 2) adds nothing; a concurrent duplicate waits on the page
    * id's key until the first commits, then adds nothing either.
+   *
+   * @throws InvalidMessageException when the user no longer exists (deleted since the batch was
+   *     mined; the counts' foreign key refuses them): permanent, dead-lettered with that reason
+   *     instead of being retried as a transient failure
    */
   public void analytics(ReceivedBatch batch) {
     // Page ids ascending, and rows (page, day, count) by day: concurrent batches of one user lock
@@ -81,6 +91,32 @@ public class Subscribers {
                   rowDays.add(day.toString());
                   rowCounts.add(count);
                 }));
+    try {
+      countNewPages(batch, pageIds, rowPages, rowDays, rowCounts);
+    } catch (DataIntegrityViolationException e) {
+      if (isForeignKeyViolation(e)) {
+        throw new InvalidMessageException(
+            "user "
+                + batch.userId()
+                + " no longer exists: its "
+                + batch.stream()
+                + " items are not counted");
+      }
+      throw e;
+    }
+  }
+
+  private static boolean isForeignKeyViolation(DataIntegrityViolationException e) {
+    return e.getMostSpecificCause() instanceof SQLException sql
+        && FOREIGN_KEY_VIOLATION.equals(sql.getSQLState());
+  }
+
+  private void countNewPages(
+      ReceivedBatch batch,
+      String[] pageIds,
+      List<String> rowPages,
+      List<String> rowDays,
+      List<Long> rowCounts) {
     jdbc.sql(
             """
             with new_page as (

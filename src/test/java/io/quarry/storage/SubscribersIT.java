@@ -245,7 +245,7 @@ class SubscribersIT {
   }
 
   @Test
-  void aBatchOfAUserDeletedSinceIsRefusedAsInvalidAndStoresNothing() {
+  void aBatchOfAUserDeletedSinceIsRefusedAsInvalidAndStoresOrCountsNothing() {
     long user = users.upsert("subscribers-it-11", "token");
     ReceivedBatch batch =
         received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("j", 3, 1)));
@@ -255,6 +255,10 @@ class SubscribersIT {
         .isInstanceOf(InvalidMessageException.class)
         .hasMessage("user " + user + " no longer exists: its posts items are not stored");
     assertThat(count("select count(*) from raw_item where user_id = " + user)).isZero();
+    assertThatThrownBy(() -> subscribers.analytics(batch))
+        .isInstanceOf(InvalidMessageException.class)
+        .hasMessage("user " + user + " no longer exists: its posts items are not counted");
+    assertThat(count("select count(*) from analytics_daily where user_id = " + user)).isZero();
   }
 
   private static void awaitLatch(CountDownLatch latch) {
