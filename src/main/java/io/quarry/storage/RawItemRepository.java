@@ -129,18 +129,13 @@ public class RawItemRepository {
   /** The items with the first of each id (a page may repeat an item the API sent twice). */
   private static List<ReceivedBatch.Item> distinctById(List<ReceivedBatch.Item> items) {
     Set<String> seen = new HashSet<>(items.size() * 2);
-    List<ReceivedBatch.Item> distinct = null;
-    for (int i = 0; i < items.size(); i++) {
-      ReceivedBatch.Item item = items.get(i);
+    List<ReceivedBatch.Item> distinct = new ArrayList<>(items.size());
+    for (ReceivedBatch.Item item : items) {
       if (seen.add(item.id())) {
-        if (distinct != null) {
-          distinct.add(item);
-        }
-      } else if (distinct == null) {
-        distinct = new ArrayList<>(items.subList(0, i));
+        distinct.add(item);
       }
     }
-    return distinct == null ? items : distinct;
+    return distinct;
   }
 
   /**
