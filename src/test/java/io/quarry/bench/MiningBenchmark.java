@@ -66,6 +66,7 @@ public final class MiningBenchmark {
   static final String STREAM = "posts";
   static final int ITEMS_PER_PAGE = 20; // the simulator's page, below the stream's limit of 100
   static final double TARGET_PAGES_PER_SECOND = 2_000;
+  static final int THREAD_SAMPLE_MILLIS = 1_000;
 
   /** Sizes and settings of one run; each can be overridden with {@code -Dbench.mining.<name>}. */
   record Settings(
@@ -318,6 +319,13 @@ public final class MiningBenchmark {
         typical.cpuMillisPerPage(
             quarryPercent + cpu.of("postgres") + cpu.of("rabbitmq") + cpu.of("other"));
     double cpuLimit = Runtime.getRuntime().availableProcessors() * 1000.0 / cpuPerPage;
+    // What the rest of the machine costs per page (Quarry's statements in PostgreSQL, its messages
+    // in RabbitMQ, the simulated API that shares these cores): the ceiling even if Quarry's own
+    // code took no CPU at all.
+    double othersPerPage =
+        typical.cpuMillisPerPage(
+            cpu.of("postgres") + cpu.of("rabbitmq") + cpu.of("other") + typical.simulatorPercent());
+    double othersLimit = Runtime.getRuntime().availableProcessors() * 1000.0 / othersPerPage;
     String bottleneck = bottleneck(typical, latencyLimit, measuredLatency);
     ThreadActivity.Summary threads = typical.threads();
 
@@ -367,6 +375,11 @@ public final class MiningBenchmark {
           typical.cpuMillisPerPage(typical.simulatorPercent()),
           Runtime.getRuntime().availableProcessors(),
           f0(cpuLimit));
+      say(
+          "  without Quarry       %.2f ms per page for PostgreSQL, RabbitMQ, the simulated API and"
+              + " other processes: even if Quarry's own code took no CPU, %d cores would allow"
+              + " ~%s pages/s",
+          othersPerPage, Runtime.getRuntime().availableProcessors(), f0(othersLimit));
     } else {
       say(
           "  CPU per page         %.2f ms per page mined (storage mostly not done yet: no CPU"
@@ -383,7 +396,8 @@ public final class MiningBenchmark {
             + " complete=%s mined_pages_per_s=%.0f users=%d pages=%d items=%d latency_ms=%d measured_latency_ms=%.1f"
             + " consumers=%d prefetch=%d pages_per_message=%d subscriber_consumers=%d pool_size=%d"
             + " listener_threads=%s busy_miners=%.1f simulator_threads=%d cpu_ms_per_page=%.2f"
-            + " cpu_limit_pages_per_s=%s cpu_busy_pct=%.0f quarry_cpu_pct=%.0f"
+            + " cpu_limit_pages_per_s=%s without_quarry_limit_pages_per_s=%s cpu_busy_pct=%.0f"
+            + " quarry_cpu_pct=%.0f"
             + " postgres_cpu_pct=%.0f rabbitmq_cpu_pct=%.0f simulator_cpu_pct=%.0f rounds=%d"
             + " bottleneck=%s",
         pagesPerSecond,
@@ -407,6 +421,7 @@ public final class MiningBenchmark {
         settings.simulatorThreads(),
         cpuPerPage,
         complete ? String.format(Locale.ROOT, "%.0f", cpuLimit) : "na",
+        complete ? String.format(Locale.ROOT, "%.0f", othersLimit) : "na",
         cpu.machineBusyPercent(),
         quarryPercent,
         cpu.of("postgres"),
@@ -455,7 +470,9 @@ public final class MiningBenchmark {
       }
 
       Map<String, Long> maxDepth = new LinkedHashMap<>();
-      ThreadActivity activity = new ThreadActivity(250);
+      // Every sample stops this JVM at a safepoint and walks ~300 stacks: at 250 ms that was ~1.3%
+      // of the machine's CPU, charged to Quarry; once a second it costs a quarter of that.
+      ThreadActivity activity = new ThreadActivity(THREAD_SAMPLE_MILLIS);
       CpuSampler.Snapshot start = CpuSampler.take();
       CpuSampler.Snapshot last = start;
       long t0 = System.nanoTime();
@@ -569,9 +586,13 @@ public final class MiningBenchmark {
         round.cpuMillisPerPage(cpu.of("rabbitmq")));
     say("  busiest thread groups of this JVM: %s", cpu.threadLine(8));
     say(
-        "  threads (sampled every 250 ms): %.1f miners busy on average, %.1f of them waiting for"
+        "  threads (sampled every %d ms): %.1f miners busy on average, %.1f of them waiting for"
             + " the API; %.1f subscribers busy; %d distinct threads delivered to listeners",
-        threads.miners(), threads.fetching(), threads.subscribers(), threads.listenerThreads());
+        THREAD_SAMPLE_MILLIS,
+        threads.miners(),
+        threads.fetching(),
+        threads.subscribers(),
+        threads.listenerThreads());
     say("  most ready messages seen: %s", round.maxDepth());
     say("  bottleneck: %s", bottleneck(round, latencyLimit, measuredLatency));
   }
