@@ -20,7 +20,8 @@ public record ReceivedBatch(
   public record Page(long page, List<Item> items) {}
 
   /**
-   * One item.
+   * One item. What a subscriber does not use is not kept ({@link DataBatchCodec#readDays}, {@link
+   * DataBatchCodec#readChecked}): null.
    *
    * @param id the value of the configured id field (text or integer)
    * @param json the item's JSON object, as received

@@ -103,16 +103,29 @@ class DataBatchCodecTest {
     assertRefused("{\"version\":2," + base + ",\"pages\":{\"page\":1}}");
     assertRefused("not json");
     // the subscribers' reader, like the miner's page reader, wants an id of text or integer
-    for (String id : List.of("{\"x\":1}", "\" \"", "true", "1.5")) {
-      assertThatThrownBy(
-              () ->
-                  codec.readReceived(
-                      ("{\"version\":2," + base + page + "{\"id\":" + id + "}]}]}")
-                          .getBytes(StandardCharsets.UTF_8),
-                      null))
-          .as(id)
-          .isInstanceOf(InvalidMessageException.class)
-          .hasMessageContaining("without id");
+    for (String id :
+        List.of("{\"x\":1}", "\" \"", "\"\\t\\u2003\"", "\"\"", "true", "1.5", "null")) {
+      byte[] body =
+          ("{\"version\":2," + base + page + "{\"a\":1,\"id\":" + id + "}]}]}")
+              .getBytes(StandardCharsets.UTF_8);
+      for (DataBatchCodec.Keep keep : DataBatchCodec.Keep.values()) {
+        assertThatThrownBy(() -> codec.readReceived(body, null, keep))
+            .as(id + " read keeping " + keep)
+            .isInstanceOf(InvalidMessageException.class)
+            .hasMessageContaining("without id");
+      }
+    }
+    // the last of a repeated id field decides, whatever is kept
+    byte[] lastIdBlank =
+        ("{\"version\":2," + base + page + "{\"id\":\"a\",\"id\":\" \"}]}]}")
+            .getBytes(StandardCharsets.UTF_8);
+    byte[] lastIdGood =
+        ("{\"version\":2," + base + page + "{\"id\":\" \",\"id\":\"a\"}]}]}")
+            .getBytes(StandardCharsets.UTF_8);
+    for (DataBatchCodec.Keep keep : DataBatchCodec.Keep.values()) {
+      assertThatThrownBy(() -> codec.readReceived(lastIdBlank, null, keep))
+          .isInstanceOf(InvalidMessageException.class);
+      assertThat(codec.readReceived(lastIdGood, null, keep).itemCount()).isEqualTo(1);
     }
   }
 
@@ -159,6 +172,29 @@ class DataBatchCodecTest {
       assertThat(received.pages().get(1).items())
           .extracting(item -> json.readTree(item.json()))
           .containsExactlyElementsOf(batch.pages().get(1).items());
+
+      // analytics keeps the days only, notification nothing of the items; the rest is the same
+      byte[] body = message.getBody();
+      String encoding = message.getMessageProperties().getContentEncoding();
+      ReceivedBatch days = codec.readDays(body, encoding);
+      ReceivedBatch checked = codec.readChecked(body, encoding);
+      for (ReceivedBatch lighter : List.of(days, checked)) {
+        assertThat(lighter)
+            .usingRecursiveComparison()
+            .comparingOnlyFields("version", "batchId", "stream", "userId", "runId")
+            .isEqualTo(received);
+        assertThat(lighter.pages())
+            .extracting(ReceivedBatch.Page::page)
+            .containsExactly(2L, 3L, 4L);
+        assertThat(lighter.itemCount()).isEqualTo(5);
+        assertThat(lighter.items()).extracting(ReceivedBatch.Item::id).containsOnlyNulls();
+        assertThat(lighter.items()).extracting(ReceivedBatch.Item::json).containsOnlyNulls();
+      }
+      assertThat(days.items())
+          .extracting(ReceivedBatch.Item::day)
+          .containsExactlyElementsOf(
+              received.items().stream().map(ReceivedBatch.Item::day).toList());
+      assertThat(checked.items()).extracting(ReceivedBatch.Item::day).containsOnlyNulls();
     }
   }
 
@@ -196,9 +232,12 @@ class DataBatchCodecTest {
     assertThatThrownBy(() -> codec.read(body.getBytes(StandardCharsets.UTF_8), null))
         .as(body)
         .isInstanceOf(InvalidMessageException.class);
-    assertThatThrownBy(() -> codec.readReceived(body.getBytes(StandardCharsets.UTF_8), null))
-        .as("subscribers' reader: " + body)
-        .isInstanceOf(InvalidMessageException.class);
+    for (DataBatchCodec.Keep keep : DataBatchCodec.Keep.values()) {
+      assertThatThrownBy(
+              () -> codec.readReceived(body.getBytes(StandardCharsets.UTF_8), null, keep))
+          .as("subscribers' reader keeping " + keep + ": " + body)
+          .isInstanceOf(InvalidMessageException.class);
+    }
   }
 
   private static List<JsonNode> items(String prefix, int count) {

@@ -21,9 +21,18 @@ import org.springframework.stereotype.Component;
 @Component
 public class DataSubscriberRoutes extends RouteBuilder {
 
-  /** Subscriber name in configuration to the {@link Subscribers} method that does its work. */
-  static final Map<String, String> HANDLERS =
-      Map.of("raw-storage", "rawStorage", "analytics", "analytics", "notification", "notification");
+  /**
+   * What a subscriber of the configuration runs: the {@link DataBatchCodec} method that reads a
+   * batch (keeping of each item only what the subscriber uses) and the {@link Subscribers} method
+   * that does its work.
+   */
+  record Subscriber(String reader, String handler) {}
+
+  static final Map<String, Subscriber> SUBSCRIBERS =
+      Map.of(
+          "raw-storage", new Subscriber("readReceived", "rawStorage"),
+          "analytics", new Subscriber("readDays", "analytics"),
+          "notification", new Subscriber("readChecked", "notification"));
 
   private final QuarryProperties properties;
   private final BusNames names;
@@ -42,14 +51,14 @@ public class DataSubscriberRoutes extends RouteBuilder {
         .forEach(
             (stream, config) -> {
               for (String subscriber : config.subscribers()) {
-                String handler = HANDLERS.get(subscriber);
-                if (handler == null) {
+                Subscriber steps = SUBSCRIBERS.get(subscriber);
+                if (steps == null) {
                   throw new InvalidConfigurationException(
                       "quarry.streams." + stream + ".subscribers",
                       "names an unknown subscriber '"
                           + subscriber
                           + "' (known: "
-                          + HANDLERS.keySet()
+                          + SUBSCRIBERS.keySet()
                           + ")");
                 }
                 String queue = names.subscriberQueue(stream, subscriber);
@@ -68,14 +77,14 @@ public class DataSubscriberRoutes extends RouteBuilder {
                 from(worker)
                     .routeId(stream + "-" + subscriber + "-worker")
                     .routeConfigurationId(BusErrorHandling.ID)
-                    .bean(DataBatchCodec.class, "readReceived")
+                    .bean(DataBatchCodec.class, steps.reader())
                     .process(
                         exchange -> {
                           ReceivedBatch batch = exchange.getMessage().getBody(ReceivedBatch.class);
                           LogContext.put(exchange, batch.userId(), batch.stream(), batch.runId());
                         })
                     .process(StripCamelHeaders.INSTANCE)
-                    .bean(Subscribers.class, handler);
+                    .bean(Subscribers.class, steps.handler());
               }
             });
   }
