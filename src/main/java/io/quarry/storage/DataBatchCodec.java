@@ -88,8 +88,7 @@ public class DataBatchCodec {
 
   /**
    * As {@link #readReceived}, refusing the same batches, but keeping only each item's day (its id
-   * and text are null): what analytics counts. Building the strings it would not use was a third of
-   * the reader's work.
+   * and text are null): what analytics counts, without building strings it would not use.
    */
   public ReceivedBatch readDays(
       byte[] body, @Header(SpringRabbitMQConstants.CONTENT_ENCODING) String contentEncoding) {
