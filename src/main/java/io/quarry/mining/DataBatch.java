@@ -30,11 +30,23 @@ import java.util.UUID;
  * subscribers deduplicate by is each page's deterministic id, {@link #pageId(long)} = {@code
  * run:user:stream:page}, the id a version 1 batch had.
  *
+ * <p>{@code "earlierItems": false} (version 2, optional) says that no earlier run stored items of
+ * this user's stream, so none of the batch's items can be stored yet except by a redelivery within
+ * this run: raw storage then inserts them without looking each up first. Absent, it reads as true
+ * (look every item up), the safe side.
+ *
  * @param pages the pages in the order fetched, each with its number in the run (1-based) and its
  *     items
+ * @param earlierItems whether an earlier run may have stored items of this user's stream
  */
 public record DataBatch(
-    int version, String batchId, String stream, long userId, UUID runId, List<PageItems> pages) {
+    int version,
+    String batchId,
+    String stream,
+    long userId,
+    UUID runId,
+    List<PageItems> pages,
+    boolean earlierItems) {
 
   /** The version written. */
   public static final int VERSION = 2;
@@ -57,11 +69,13 @@ public record DataBatch(
       @JsonProperty("runId") UUID runId,
       @JsonProperty("pages") List<PageItems> pages,
       @JsonProperty("page") Long page,
-      @JsonProperty("items") List<JsonNode> items) {
+      @JsonProperty("items") List<JsonNode> items,
+      @JsonProperty("earlierItems") Boolean earlierItems) {
     if (version == 1 && pages == null && items != null) {
       pages = List.of(new PageItems(page == null ? 0 : page, items));
     }
-    return new DataBatch(version, batchId, stream, userId, runId, pages);
+    return new DataBatch(
+        version, batchId, stream, userId, runId, pages, !Boolean.FALSE.equals(earlierItems));
   }
 
   /** A batch of one page (as a mining message that fetched one page publishes it). */
@@ -70,15 +84,24 @@ public record DataBatch(
     return of(stream, userId, runId, List.of(new PageItems(page, items)));
   }
 
-  /** A batch of the pages a mining message fetched, in order. */
+  /** A batch of the pages a mining message fetched, in order, whose items may be stored already. */
   public static DataBatch of(String stream, long userId, UUID runId, List<PageItems> pages) {
+    return of(stream, userId, runId, pages, true);
+  }
+
+  /**
+   * A batch of the pages a mining message fetched, in order; {@code earlierItems} false when no
+   * earlier run of the user's stream stored items.
+   */
+  public static DataBatch of(
+      String stream, long userId, UUID runId, List<PageItems> pages, boolean earlierItems) {
     if (pages.isEmpty()) {
       throw new IllegalArgumentException("a data batch needs at least one page");
     }
     long first = pages.get(0).page();
     long last = pages.get(pages.size() - 1).page();
     String id = pageId(runId, userId, stream, first) + (first == last ? "" : "-" + last);
-    return new DataBatch(VERSION, id, stream, userId, runId, List.copyOf(pages));
+    return new DataBatch(VERSION, id, stream, userId, runId, List.copyOf(pages), earlierItems);
   }
 
   /** The deterministic id of one page of a user's run: {@code run:user:stream:page}. */
@@ -119,6 +142,6 @@ public record DataBatch(
    * version 2 whatever version it was read as.
    */
   public DataBatch withPages(List<PageItems> replaced) {
-    return new DataBatch(VERSION, batchId, stream, userId, runId, replaced);
+    return new DataBatch(VERSION, batchId, stream, userId, runId, replaced, earlierItems);
   }
 }

@@ -195,7 +195,12 @@ public class Miner {
     if (!chain.fetchedPages().isEmpty()) {
       MiningMessage message = chain.message();
       publishBatch(
-          DataBatch.of(message.stream(), message.userId(), message.runId(), chain.fetchedPages()),
+          DataBatch.of(
+              message.stream(),
+              message.userId(),
+              message.runId(),
+              chain.fetchedPages(),
+              chain.checkOldData()),
           stream(chain));
     }
     MiningMessage next = chain.continuation();

@@ -133,7 +133,13 @@ public class DataBatchCodec {
       }
     }
     return new ReceivedBatch(
-        fields.version, fields.batchId, fields.stream, fields.userId, fields.runId, pages);
+        fields.version,
+        fields.batchId,
+        fields.stream,
+        fields.userId,
+        fields.runId,
+        pages,
+        fields.earlierItems);
   }
 
   /** What both readers demand of a batch besides its pages' contents. */
@@ -162,6 +168,7 @@ public class DataBatchCodec {
     List<ReceivedBatch.Page> pages;
     Long page;
     List<ReceivedBatch.Item> items;
+    boolean earlierItems = true;
   }
 
   private void readFields(JsonParser parser, byte[] bytes, Keep keep, Fields fields)
@@ -186,6 +193,7 @@ public class DataBatchCodec {
             fields.page = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : null;
         case "items" ->
             fields.items = value == JsonToken.START_ARRAY ? items(parser, bytes, keep) : null;
+        case "earlierItems" -> fields.earlierItems = value != JsonToken.VALUE_FALSE;
         default -> parser.skipChildren();
       }
       if (value != null && value.isStructStart() && parser.currentToken() == value) {

@@ -12,9 +12,17 @@ import java.util.UUID;
  * that text, so an item is parsed once on its way to PostgreSQL and never written out again.
  *
  * @param pages the pages in the order fetched, each with its number in the run (1-based)
+ * @param earlierItems whether an earlier run may have stored items of this user's stream ({@link
+ *     DataBatch#earlierItems()}; true when the batch does not say)
  */
 public record ReceivedBatch(
-    int version, String batchId, String stream, long userId, UUID runId, List<Page> pages) {
+    int version,
+    String batchId,
+    String stream,
+    long userId,
+    UUID runId,
+    List<Page> pages,
+    boolean earlierItems) {
 
   /** One page of the batch: its number in the user's run and its items. */
   public record Page(long page, List<Item> items) {}

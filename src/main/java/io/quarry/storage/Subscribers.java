@@ -48,9 +48,13 @@ public class Subscribers {
     this.emails = emails;
   }
 
-  /** Stores every item of every page of the batch in one statement. */
+  /**
+   * Stores every item of every page of the batch in one statement (without looking each up when no
+   * earlier run stored items of the user's stream).
+   */
   public void rawStorage(ReceivedBatch batch) {
-    rawItems.storeAll(batch.userId(), batch.stream(), batch.runId(), batch.items());
+    rawItems.storeAll(
+        batch.userId(), batch.stream(), batch.runId(), batch.items(), batch.earlierItems());
   }
 
   /**

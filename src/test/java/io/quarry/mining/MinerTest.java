@@ -134,6 +134,8 @@ class MinerTest {
     assertThat(batch.itemCount()).isEqualTo(6);
     assertThat(batch.batchId()).isEqualTo(run + ":42:posts:1-3");
     assertThat(batch.pageId(2)).isEqualTo(run + ":42:posts:2");
+    // no earlier run stored items of the stream: raw storage may insert without looking up
+    assertThat(batch.earlierItems()).isFalse();
     order.verify(dataTopic).toTopic(any());
     order.verify(states).finish(any(), eq(StopReason.END_OF_DATA), any());
   }
@@ -190,6 +192,7 @@ class MinerTest {
     mine(miner(5, false), first(), true);
 
     assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
+    assertThat(published().earlierItems()).isTrue();
     order.verify(states).finish(any(), eq(StopReason.NO_NEW_DATA), any());
   }
 

@@ -199,6 +199,34 @@ class DataBatchCodecTest {
   }
 
   @Test
+  void whetherEarlierRunsStoredItemsTravelsWithTheBatchAndIsAssumedWhenNotSaid() throws Exception {
+    DataBatch firstRun =
+        DataBatch.of("posts", 42, RUN, List.of(new PageItems(1, items("f", 2))), false);
+    for (DataBatchCodec writer :
+        List.of(codec, new DataBatchCodec(json, TestProperties.posts(3, false, 64)))) {
+      Message message = writer.write(firstRun);
+      String encoding = message.getMessageProperties().getContentEncoding();
+      assertThat(codec.read(message.getBody(), encoding).earlierItems()).isFalse();
+      for (DataBatchCodec.Keep keep : DataBatchCodec.Keep.values()) {
+        assertThat(codec.readReceived(message.getBody(), encoding, keep).earlierItems()).isFalse();
+      }
+    }
+    Message later = codec.write(DataBatch.of("posts", 42, RUN, 1, items("g", 1)));
+    assertThat(codec.readReceived(later.getBody(), null).earlierItems()).isTrue();
+    assertThat(codec.read(later.getBody(), null).earlierItems()).isTrue();
+    // a batch that does not say (version 1, or written before the field) looks every item up
+    byte[] unsaid = version1("").getBytes(StandardCharsets.UTF_8);
+    assertThat(codec.readReceived(unsaid, null).earlierItems()).isTrue();
+    assertThat(codec.read(unsaid, null).earlierItems()).isTrue();
+    String withoutTheField = new String(later.getBody(), StandardCharsets.UTF_8);
+    withoutTheField = withoutTheField.replace(",\"earlierItems\":true", "");
+    assertThat(withoutTheField).doesNotContain("earlierItems");
+    byte[] v2unsaid = withoutTheField.getBytes(StandardCharsets.UTF_8);
+    assertThat(codec.readReceived(v2unsaid, null).earlierItems()).isTrue();
+    assertThat(codec.read(v2unsaid, null).earlierItems()).isTrue();
+  }
+
+  @Test
   void theSubscribersReaderReadsVersion1() {
     ReceivedBatch batch =
         codec.readReceived(

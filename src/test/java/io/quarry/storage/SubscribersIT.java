@@ -24,6 +24,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -172,10 +174,56 @@ class SubscribersIT {
   }
 
   @Test
-  void itemsAnotherConsumerCommitsMeanwhileAreLeftToIt() throws Exception {
-    long user = users.upsert("subscribers-it-8", "token");
+  void aFirstRunsBatchIsInsertedWithoutLookUpsAndItsRedeliveryStoresNothingTwice() {
+    long user = users.upsert("subscribers-it-17", "token");
+    UUID run = UUID.randomUUID();
+    DataBatch firstRun =
+        DataBatch.of(
+            "posts", user, run, List.of(new DataBatch.PageItems(1, items("n", 4, 1))), false);
+    subscribers.rawStorage(received(firstRun));
+    // redelivered, also regrouped with a next page: stored before by this run, not twice
+    subscribers.rawStorage(received(firstRun));
+    List<JsonNode> withDuplicate = new ArrayList<>(items("m", 3, 1));
+    withDuplicate.add(withDuplicate.get(0));
+    subscribers.rawStorage(
+        received(
+            DataBatch.of(
+                "posts",
+                user,
+                run,
+                List.of(
+                    new DataBatch.PageItems(1, items("n", 4, 1)),
+                    new DataBatch.PageItems(2, withDuplicate)),
+                false)));
+    assertThat(count("select count(*) from raw_item where user_id = " + user)).isEqualTo(7);
+
+    long deleted = users.upsert("subscribers-it-18", "token");
+    ReceivedBatch ofDeleted =
+        received(
+            DataBatch.of(
+                "posts",
+                deleted,
+                run,
+                List.of(new DataBatch.PageItems(1, items("o", 2, 1))),
+                false));
+    jdbc.sql("delete from app_user where id = :u").param("u", deleted).update();
+    assertThatThrownBy(() -> subscribers.rawStorage(ofDeleted))
+        .isInstanceOf(InvalidMessageException.class)
+        .hasMessage("user " + deleted + " no longer exists: its posts items are not stored");
+  }
+
+  @ParameterizedTest(name = "earlier items: {0}")
+  @ValueSource(booleans = {true, false})
+  void itemsAnotherConsumerCommitsMeanwhileAreLeftToIt(boolean earlierItems) throws Exception {
+    long user = users.upsert("subscribers-it-8-" + earlierItems, "token");
     ReceivedBatch batch =
-        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("h", 5, 1)));
+        received(
+            DataBatch.of(
+                "posts",
+                user,
+                UUID.randomUUID(),
+                List.of(new DataBatch.PageItems(1, items("h", 5, 1))),
+                earlierItems));
     CountDownLatch otherStored = new CountDownLatch(1);
     CountDownLatch otherMayCommit = new CountDownLatch(1);
     ExecutorService consumers = Executors.newFixedThreadPool(2);
