@@ -57,11 +57,13 @@ class ClickParserTest {
             UUID.randomUUID(),
             List.of(
                 new DataBatch.PageItems(4, List.of(valid, invalid)),
-                new DataBatch.PageItems(5, List.of(invalid))));
+                new DataBatch.PageItems(5, List.of(invalid))),
+            false);
 
     DataBatch parsed = new ClickParser().parse(raw);
 
     assertThat(parsed.batchId()).isEqualTo(raw.batchId());
+    assertThat(parsed.earlierItems()).isFalse();
     assertThat(parsed.pages()).extracting(DataBatch.PageItems::page).containsExactly(4L, 5L);
     assertThat(parsed.pages().get(0).items()).hasSize(1);
     assertThat(parsed.pages().get(0).items().get(0).path("adId").asText()).isEqualTo("a");
