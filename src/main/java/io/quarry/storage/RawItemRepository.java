@@ -15,35 +15,11 @@ import org.springframework.stereotype.Repository;
 public class RawItemRepository {
 
   /**
-   * The items of a batch not stored yet, for a user that exists: its row is taken {@code for key
-   * share} once for the statement (what the foreign key did per row before V10), so the user cannot
-   * be deleted until the batch has committed. Each item is looked up by the whole primary key (a
-   * lateral sub-select with {@code limit 1}, which the planner cannot turn into a join): a {@code
-   * not exists} became an anti-join that the generic plan of a table without statistics ran as a
-   * scan of every row of the stream, or of the user, per batch.
-   */
-  static final String INSERT_NEW =
-      """
-      insert into raw_item (user_id, stream, item_id, item, item_day, run_id)
-      select u.id, :stream, i.id, cast(i.item as jsonb), i.day, :run
-        from (select id from app_user where id = :user for key share) as u
-       cross join unnest(cast(:ids as text[]), cast(:items as text[]), cast(:days as date[]))
-             as i (id, item, day)
-        left join lateral (
-             select true as found from raw_item r
-              where r.user_id = :user and r.stream = :stream and r.item_id = i.id
-              limit 1) as stored on true
-       where stored.found is null
-      """;
-
-  /** The same, waiting for and skipping rows a concurrent statement inserted meanwhile. */
-  private static final String INSERT_SKIPPING_CONFLICTS =
-      INSERT_NEW + "on conflict (user_id, stream, item_id) do nothing";
-
-  /**
-   * Every item of the batch, for a user that exists, without looking any up: for a batch whose
-   * user's stream had no items before this run. An item this run stored already (a redelivered
-   * batch) fails the statement on the primary key.
+   * Every item of the batch, for a user that exists: its row is taken {@code for key share} once
+   * for the statement (what the foreign key did per row before V10), so the user cannot be deleted
+   * until the batch has committed. Without looking any item up: for a batch whose user's stream had
+   * no items before this run; an item this run stored already (a redelivered batch) fails the
+   * statement on the primary key.
    */
   static final String INSERT_ALL =
       """
@@ -53,6 +29,26 @@ public class RawItemRepository {
        cross join unnest(cast(:ids as text[]), cast(:items as text[]), cast(:days as date[]))
              as i (id, item, day)
       """;
+
+  /**
+   * The items of the batch not stored yet, for a user that exists. Each item is looked up by the
+   * whole primary key (a lateral sub-select with {@code limit 1}, which the planner cannot turn
+   * into a join): a {@code not exists} became an anti-join that the generic plan of a table without
+   * statistics ran as a scan of every row of the stream, or of the user, per batch.
+   */
+  static final String INSERT_NEW =
+      INSERT_ALL
+          + """
+            left join lateral (
+                 select true as found from raw_item r
+                  where r.user_id = :user and r.stream = :stream and r.item_id = i.id
+                  limit 1) as stored on true
+           where stored.found is null
+          """;
+
+  /** The same, waiting for and skipping rows a concurrent statement inserted meanwhile. */
+  private static final String INSERT_SKIPPING_CONFLICTS =
+      INSERT_NEW + "on conflict (user_id, stream, item_id) do nothing";
 
   static final String ALL_STORED_BEFORE =
       """
