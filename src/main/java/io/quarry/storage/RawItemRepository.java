@@ -73,11 +73,11 @@ public class RawItemRepository {
    * the whole batch (the items as arrays, unnested by PostgreSQL): one parse, one plan and one
    * round trip instead of a statement per item, atomic on its own (autocommit).
    *
-   * <p>When no earlier run stored items of the user's stream ({@code earlierItems} false: a user's
-   * first run, such as the initial mining of a new tenant's history) the items are inserted without
-   * looking each up, which was about a third of the statement's cost; the only items that can be
-   * stored already are this run's own, from a redelivered batch, and they fail that statement on
-   * the primary key, which then runs again as below.
+   * <p>When no earlier run stored items of the user's stream ({@link ReceivedBatch#earlierItems()}
+   * false: a user's first run, such as the initial mining of a new tenant's history) the items are
+   * inserted without looking each up, which was about a third of the statement's cost; the only
+   * items that can be stored already are this run's own, from a redelivered batch, and they fail
+   * that statement on the primary key, which then runs again as below.
    *
    * <p>The statement skips stored items by looking each up, not with {@code on conflict do
    * nothing}: an {@code on conflict} insert is a speculative insertion per row (a second index
@@ -91,15 +91,14 @@ public class RawItemRepository {
    * @throws InvalidMessageException when the user no longer exists (deleted since the batch was
    *     mined): nothing is stored, and the batch is dead-lettered as permanent with that reason
    */
-  public void storeAll(
-      long userId,
-      String stream,
-      UUID runId,
-      List<ReceivedBatch.Item> items,
-      boolean earlierItems) {
+  public void storeAll(ReceivedBatch batch) {
+    List<ReceivedBatch.Item> items = batch.items();
     if (items.isEmpty()) {
       return;
     }
+    long userId = batch.userId();
+    String stream = batch.stream();
+    UUID runId = batch.runId();
     List<ReceivedBatch.Item> distinct = distinctById(items);
     String[] ids = new String[distinct.size()];
     String[] bodies = new String[distinct.size()];
@@ -113,7 +112,14 @@ public class RawItemRepository {
     int stored;
     try {
       stored =
-          insert(earlierItems ? INSERT_NEW : INSERT_ALL, userId, stream, runId, ids, bodies, days);
+          insert(
+              batch.earlierItems() ? INSERT_NEW : INSERT_ALL,
+              userId,
+              stream,
+              runId,
+              ids,
+              bodies,
+              days);
     } catch (DuplicateKeyException storedMeanwhileOrBefore) {
       stored = insert(INSERT_SKIPPING_CONFLICTS, userId, stream, runId, ids, bodies, days);
     }

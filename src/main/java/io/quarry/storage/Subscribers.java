@@ -53,8 +53,7 @@ public class Subscribers {
    * earlier run stored items of the user's stream).
    */
   public void rawStorage(ReceivedBatch batch) {
-    rawItems.storeAll(
-        batch.userId(), batch.stream(), batch.runId(), batch.items(), batch.earlierItems());
+    rawItems.storeAll(batch);
   }
 
   /**
