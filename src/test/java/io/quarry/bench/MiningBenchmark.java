@@ -15,6 +15,8 @@ import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.security.TokenCipher;
 import io.quarry.support.Services;
 import java.io.IOException;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.net.InetAddress;
@@ -68,6 +70,12 @@ public final class MiningBenchmark {
   static final double TARGET_PAGES_PER_SECOND = 2_000;
   static final int THREAD_SAMPLE_MILLIS = 1_000;
 
+  /**
+   * The warm-up repeats until the JIT compiled for less than this share of a warm-up round's time
+   * (HotSpot's compilation time, summed over its compiler threads).
+   */
+  static final double WARM_JIT_SHARE = 0.10;
+
   /** Sizes and settings of one run; each can be overridden with {@code -Dbench.mining.<name>}. */
   record Settings(
       int users,
@@ -83,12 +91,13 @@ public final class MiningBenchmark {
       int listenerThreads,
       int rounds,
       int warmupUsers,
+      int warmupMaxRounds,
       int maxSeconds,
       int progressSeconds,
       String extraArgs) {
 
     static Settings fromSystemProperties() {
-      int consumers = Integer.getInteger("bench.mining.consumers", 128);
+      int consumers = Integer.getInteger("bench.mining.consumers", 192);
       return new Settings(
           Integer.getInteger("bench.mining.users", DEFAULT_USERS),
           Integer.getInteger("bench.mining.pages", 5),
@@ -103,7 +112,8 @@ public final class MiningBenchmark {
           Boolean.parseBoolean(System.getProperty("bench.mining.simulator-nodelay", "true")),
           Integer.getInteger("bench.mining.listener-threads", 0),
           Integer.getInteger("bench.mining.rounds", 3),
-          Integer.getInteger("bench.mining.warmup-users", 200),
+          Integer.getInteger("bench.mining.warmup-users", 2_000),
+          Integer.getInteger("bench.mining.warmup-max-rounds", 12),
           Integer.getInteger("bench.mining.max-seconds", 240),
           Integer.getInteger("bench.mining.progress-s", 10),
           System.getProperty("bench.mining.extra-args", "").trim());
@@ -141,7 +151,8 @@ public final class MiningBenchmark {
       CpuSampler.Shares cpu,
       Map<String, Long> maxDepth,
       double simulatorPercent,
-      ThreadActivity.Summary threads) {
+      ThreadActivity.Summary threads,
+      double jitSeconds) {
 
     double pagesPerSecond() {
       return pages / seconds;
@@ -152,6 +163,8 @@ public final class MiningBenchmark {
       return percent / 100.0 * seconds * 1000.0 / Math.max(1, complete ? pages : pagesMined);
     }
   }
+
+  private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
 
   private final Settings settings;
   private final String name = BenchSupport.newName("benchmining");
@@ -256,19 +269,7 @@ public final class MiningBenchmark {
                 + " (NOT production: -Dbench.mining.listener-threads replaces the connection"
                 + " factory's executor with a fixed pool of that size)");
 
-    if (settings.warmupUsers() > 0) {
-      Round warmup = round("warm", settings.warmupUsers(), false);
-      say(
-          "warm-up (not counted): %s users, %.1f s = %s pages/s%s",
-          f0(warmup.users()),
-          warmup.seconds(),
-          f0(warmup.pagesPerSecond()),
-          warmup.complete() ? "" : " (stopped at the time limit)");
-      if (!warmup.complete()) {
-        throw new IllegalStateException(
-            "the warm-up did not finish within bench.mining.max-seconds: use fewer warm-up users");
-      }
-    }
+    int warmupRounds = settings.warmupUsers() > 0 ? warmUp() : 0;
     List<Round> rounds = new ArrayList<>();
     for (int i = 1; i <= settings.rounds(); i++) {
       Round round = round("user", settings.users(), true);
@@ -399,7 +400,7 @@ public final class MiningBenchmark {
             + " cpu_limit_pages_per_s=%s without_quarry_limit_pages_per_s=%s cpu_busy_pct=%.0f"
             + " quarry_cpu_pct=%.0f"
             + " postgres_cpu_pct=%.0f rabbitmq_cpu_pct=%.0f simulator_cpu_pct=%.0f rounds=%d"
-            + " bottleneck=%s",
+            + " warmup_rounds=%d jit_s=%.1f bottleneck=%s",
         pagesPerSecond,
         latencyLimit,
         pagesPerSecond / latencyLimit,
@@ -428,6 +429,8 @@ public final class MiningBenchmark {
         cpu.of("rabbitmq"),
         typical.simulatorPercent(),
         rounds.size(),
+        warmupRounds,
+        typical.jitSeconds(),
         bottleneck.substring(0, bottleneck.indexOf(':')));
   }
 
@@ -438,6 +441,42 @@ public final class MiningBenchmark {
 
   // ---------------------------------------------------------------------------------------------
   // One round
+
+  /**
+   * Uncounted rounds of {@code warmup-users} until the JIT is done with the hot paths: it compiled
+   * for less than {@link #WARM_JIT_SHARE} of the last round's time, or {@code warmup-max-rounds}
+   * were run. On 2 busy cores C2 takes about a minute of mining to settle; a first round measured
+   * before that spent a third of a core compiling and took twice Quarry's CPU per page.
+   */
+  private int warmUp() throws Exception {
+    for (int i = 1; ; i++) {
+      Round warmup = round("warm", settings.warmupUsers(), false);
+      double jitShare = warmup.jitSeconds() / warmup.seconds();
+      say(
+          "warm-up %d (not counted): %s users, %.1f s = %s pages/s%s, JIT compiling %.0f%% of the"
+              + " time",
+          i,
+          f0(warmup.users()),
+          warmup.seconds(),
+          f0(warmup.pagesPerSecond()),
+          warmup.complete() ? "" : " (stopped at the time limit)",
+          100 * jitShare);
+      if (!warmup.complete()) {
+        throw new IllegalStateException(
+            "the warm-up did not finish within bench.mining.max-seconds: use fewer warm-up users");
+      }
+      if (jitShare < WARM_JIT_SHARE) {
+        return i;
+      }
+      if (i >= settings.warmupMaxRounds()) {
+        say(
+            "  the JIT was still compiling after %d warm-up rounds (bench.mining.warmup-max-rounds):"
+                + " the first round may understate a warm instance",
+            i);
+        return i;
+      }
+    }
+  }
 
   /**
    * Mines {@code users} fresh users (earlier rounds' users are deactivated, stored data removed):
@@ -475,6 +514,7 @@ public final class MiningBenchmark {
       ThreadActivity activity = new ThreadActivity(THREAD_SAMPLE_MILLIS);
       CpuSampler.Snapshot start = CpuSampler.take();
       CpuSampler.Snapshot last = start;
+      long jitMillisAtStart = JIT.getTotalCompilationTime();
       long t0 = System.nanoTime();
       producer.sendBody(StreamSchedulerRoutes.worker(STREAM), null);
       double fanOut = (System.nanoTime() - t0) / 1e9;
@@ -540,6 +580,7 @@ public final class MiningBenchmark {
       }
       long end = System.nanoTime();
       CpuSampler.Shares cpu = CpuSampler.between(start, CpuSampler.take());
+      double jitSeconds = (JIT.getTotalCompilationTime() - jitMillisAtStart) / 1000.0;
       activity.close();
       long pages;
       long mined = count(db, "select coalesce(sum(pages_mined), 0) from mining_state");
@@ -569,14 +610,17 @@ public final class MiningBenchmark {
           cpu,
           maxDepth,
           simulatorPercent,
-          activity.summary());
+          activity.summary(),
+          jitSeconds);
     }
   }
 
   private void report(Round round, double latencyLimit, double measuredLatency) {
     CpuSampler.Shares cpu = round.cpu();
     ThreadActivity.Summary threads = round.threads();
-    say("  CPU over the round: %s", cpu.processLine());
+    say(
+        "  CPU over the round: %s; the JIT compiled for %.1f s (%.0f%% of the round)",
+        cpu.processLine(), round.jitSeconds(), 100 * round.jitSeconds() / round.seconds());
     say(
         "  CPU per page: Quarry %.2f ms (without the simulated API's %.2f ms), PostgreSQL %.2f ms,"
             + " RabbitMQ %.2f ms",
@@ -649,6 +693,20 @@ public final class MiningBenchmark {
           cpu.of("postgres"),
           cpu.of("rabbitmq"),
           round.simulatorPercent());
+    }
+    if (threads.miners() >= 0.9 * settings.consumers()) {
+      // Below 85% of the nominal limit, yet nearly every miner busy: the measured latency, the
+      // tick and the round's tail take the rest; the CPU still has room.
+      return String.format(
+          Locale.ROOT,
+          "concurrency: %.1f of %d miners busy (%.1f of them waiting for the API at %.0f ms a"
+              + " page) while the CPU was %.0f%% busy of %d00%%; more consumers go faster",
+          threads.miners(),
+          settings.consumers(),
+          threads.fetching(),
+          measuredLatency,
+          cpu.machineBusyPercent(),
+          cores);
     }
     if (threads.miners() < 0.5 * settings.consumers()) {
       return String.format(
