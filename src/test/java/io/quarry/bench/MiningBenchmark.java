@@ -164,7 +164,18 @@ public final class MiningBenchmark {
     }
   }
 
-  private static final CompilationMXBean JIT = ManagementFactory.getCompilationMXBean();
+  /** HotSpot's JIT, or null on a JVM that does not report its compilation time. */
+  private static final CompilationMXBean JIT = jit();
+
+  private static CompilationMXBean jit() {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    return jit != null && jit.isCompilationTimeMonitoringSupported() ? jit : null;
+  }
+
+  /** Milliseconds the JIT has compiled since the JVM started (0 when it does not say). */
+  private static long jitMillis() {
+    return JIT == null ? 0 : JIT.getTotalCompilationTime();
+  }
 
   private final Settings settings;
   private final String name = BenchSupport.newName("benchmining");
@@ -465,6 +476,10 @@ public final class MiningBenchmark {
         throw new IllegalStateException(
             "the warm-up did not finish within bench.mining.max-seconds: use fewer warm-up users");
       }
+      if (JIT == null) {
+        say("  this JVM does not report its JIT's compilation time: one warm-up round only");
+        return i;
+      }
       if (jitShare < WARM_JIT_SHARE) {
         return i;
       }
@@ -514,7 +529,7 @@ public final class MiningBenchmark {
       ThreadActivity activity = new ThreadActivity(THREAD_SAMPLE_MILLIS);
       CpuSampler.Snapshot start = CpuSampler.take();
       CpuSampler.Snapshot last = start;
-      long jitMillisAtStart = JIT.getTotalCompilationTime();
+      long jitMillisAtStart = jitMillis();
       long t0 = System.nanoTime();
       producer.sendBody(StreamSchedulerRoutes.worker(STREAM), null);
       double fanOut = (System.nanoTime() - t0) / 1e9;
@@ -580,7 +595,7 @@ public final class MiningBenchmark {
       }
       long end = System.nanoTime();
       CpuSampler.Shares cpu = CpuSampler.between(start, CpuSampler.take());
-      double jitSeconds = (JIT.getTotalCompilationTime() - jitMillisAtStart) / 1000.0;
+      double jitSeconds = (jitMillis() - jitMillisAtStart) / 1000.0;
       activity.close();
       long pages;
       long mined = count(db, "select coalesce(sum(pages_mined), 0) from mining_state");
