@@ -12,6 +12,27 @@ public final class DeadLetterHeaders {
   public static final String FAILED_AT = "x-quarry-failed-at";
   public static final String RETRIES = "x-quarry-dead-letter-retries";
 
+  /**
+   * A count that Quarry wrote in one of these headers ({@link #ATTEMPTS}, {@link #RETRIES}), or 0
+   * when it is absent or not a whole number from 0 to 1,000,000: a message from another publisher
+   * may carry anything under these names, and reading it must not break dead-lettering.
+   */
+  public static int count(Object header) {
+    long value;
+    if (header instanceof Number number) {
+      value = number.longValue();
+    } else if (header != null) {
+      try {
+        value = Long.parseLong(header.toString().trim());
+      } catch (NumberFormatException notACount) {
+        return 0;
+      }
+    } else {
+      return 0;
+    }
+    return value >= 0 && value <= 1_000_000 ? (int) value : 0;
+  }
+
   /** Exchange property: the queue the failing message was consumed from. */
   public static final String SOURCE_QUEUE_PROPERTY = "quarrySourceQueue";
 

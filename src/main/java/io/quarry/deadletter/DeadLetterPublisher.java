@@ -61,8 +61,12 @@ public class DeadLetterPublisher {
     byte[] body = exchange.getMessage().getBody(byte[].class);
     String encoding =
         exchange.getMessage().getHeader(SpringRabbitMQConstants.CONTENT_ENCODING, String.class);
+    // Set when the dead-letter retry route re-queued this message: carried on, so that the retries
+    // add up to quarry.mining.dead-letter-retries and the message is then parked.
     int earlierAttempts =
-        exchange.getMessage().getHeader(DeadLetterHeaders.ATTEMPTS, 0, Integer.class);
+        DeadLetterHeaders.count(exchange.getMessage().getHeader(DeadLetterHeaders.ATTEMPTS));
+    int retried =
+        DeadLetterHeaders.count(exchange.getMessage().getHeader(DeadLetterHeaders.RETRIES));
     int attempts = earlierAttempts + (transientFailure ? redeliveries + 1 : 1);
     String reason = error == null ? "unknown failure" : String.valueOf(error.getMessage());
 
@@ -82,6 +86,7 @@ public class DeadLetterPublisher {
         DeadLetterHeaders.EXCEPTION, error == null ? null : error.getClass().getName());
     properties.setHeader(DeadLetterHeaders.ROUTE, route);
     properties.setHeader(DeadLetterHeaders.ATTEMPTS, attempts);
+    properties.setHeader(DeadLetterHeaders.RETRIES, retried);
     properties.setHeader(DeadLetterHeaders.TRANSIENT, transientFailure);
     properties.setHeader(DeadLetterHeaders.FAILED_AT, Instant.now().toString());
     publisher.publishAll(
@@ -115,11 +120,22 @@ public class DeadLetterPublisher {
     if (!names.baseOf(queue).endsWith("-mining-queue") || body == null) {
       return;
     }
+    MiningMessage message;
     try {
-      MiningMessage message = miningCodec.read(body, encoding);
-      states.fail(message.userId(), message.stream(), message.runId(), truncate(reason));
+      message = miningCodec.read(body, encoding);
     } catch (RuntimeException unreadable) {
-      // a malformed message belongs to no chain
+      return; // a malformed message belongs to no chain
+    }
+    try {
+      states.fail(message.userId(), message.stream(), message.runId(), truncate(reason));
+    } catch (RuntimeException databaseTrouble) {
+      // The dead letter is out already; the chain stays in progress until it counts as stale
+      // (quarry.mining.stale-chain-after), and then the next tick schedules the user again.
+      log.warn(
+          "Could not mark the {} chain of user {} failed: {}",
+          message.stream(),
+          message.userId(),
+          databaseTrouble.toString());
     }
   }
 

@@ -4,12 +4,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.Topology;
 import io.quarry.config.QuarryProperties;
 import io.quarry.mining.DelayTiers;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import org.apache.camel.Exchange;
 import org.apache.camel.component.springrabbit.SpringRabbitMQConstants;
 import org.slf4j.Logger;
@@ -21,9 +24,15 @@ import org.springframework.stereotype.Component;
 
 /**
  * Decides what becomes of a dead letter: a transient failure goes back to its queue after a growing
- * delay (5 s, 10 s, 20 s, ... rounded up to a delay tier) until {@code
- * quarry.mining.dead-letter-retries} is used up; a permanent failure, an exhausted one, or a
- * message the broker dead-lettered by itself is parked in PostgreSQL for the dashboard.
+ * delay (5 s, 10 s, 20 s, ... rounded up to a delay tier of {@link Topology#DELAY_SECONDS}: 5 s,
+ * then 30 s) until {@code quarry.mining.dead-letter-retries} is used up; a permanent failure, an
+ * exhausted one, or a message the broker dead-lettered by itself is parked in PostgreSQL for the
+ * dashboard.
+ *
+ * <p>Only Quarry's own dead letters (published by {@link DeadLetterPublisher}) are retried, and
+ * only to a work queue of this environment. A message the broker dead-lettered (it carries {@code
+ * x-death}: a listener rejected it) is parked whatever {@code x-quarry-*} headers it brought from
+ * its publisher, and counts in headers that are not whole numbers read as 0.
  */
 @Component
 public class DeadLetterRetry {
@@ -36,6 +45,7 @@ public class DeadLetterRetry {
   private final ObjectMapper json;
   private final MeterRegistry metrics;
   private final int retries;
+  private final Set<String> workQueues;
 
   public DeadLetterRetry(
       ConfirmedPublisher publisher,
@@ -43,30 +53,39 @@ public class DeadLetterRetry {
       BusNames names,
       ObjectMapper json,
       MeterRegistry metrics,
-      QuarryProperties properties) {
+      QuarryProperties properties,
+      Topology topology) {
     this.publisher = publisher;
     this.parked = parked;
     this.names = names;
     this.json = json;
     this.metrics = metrics;
     this.retries = properties.mining().deadLetterRetries();
+    this.workQueues =
+        topology.queues().stream()
+            .filter(queue -> queue.kind() == Topology.Kind.WORK)
+            .map(Topology.Queue::name)
+            .collect(Collectors.toUnmodifiableSet());
   }
 
   public void handle(Exchange exchange) throws Exception {
     var in = exchange.getMessage();
     byte[] body = in.getBody(byte[].class);
-    String source = in.getHeader(DeadLetterHeaders.SOURCE_QUEUE, String.class);
-    if (source == null) {
-      source = queueFromXDeath(in.getHeader("x-death"));
-    }
+    Object xDeath = in.getHeader("x-death");
+    boolean byBroker = xDeath != null;
+    String source =
+        byBroker
+            ? queueFromXDeath(xDeath)
+            : in.getHeader(DeadLetterHeaders.SOURCE_QUEUE, String.class);
     boolean transientFailure =
-        Boolean.TRUE.equals(in.getHeader(DeadLetterHeaders.TRANSIENT, Boolean.class));
-    int attempts = in.getHeader(DeadLetterHeaders.ATTEMPTS, 1, Integer.class);
-    int retried = in.getHeader(DeadLetterHeaders.RETRIES, 0, Integer.class);
+        !byBroker && Boolean.TRUE.equals(in.getHeader(DeadLetterHeaders.TRANSIENT));
+    // Every delivery so far: DeadLetterPublisher adds each round's to those of the rounds before.
+    int attempts = Math.max(1, DeadLetterHeaders.count(in.getHeader(DeadLetterHeaders.ATTEMPTS)));
+    int retried = DeadLetterHeaders.count(in.getHeader(DeadLetterHeaders.RETRIES));
     String encoding = in.getHeader(SpringRabbitMQConstants.CONTENT_ENCODING, String.class);
     String contentType = in.getHeader(SpringRabbitMQConstants.CONTENT_TYPE, String.class);
 
-    if (transientFailure && source != null && retried < retries) {
+    if (transientFailure && workQueues.contains(source) && retried < retries) {
       Duration delay = Duration.ofSeconds(5L << retried);
       MessageProperties properties = new MessageProperties();
       properties.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
@@ -90,12 +109,11 @@ public class DeadLetterRetry {
           retries);
       return;
     }
-    String reason = in.getHeader(DeadLetterHeaders.REASON, String.class);
-    if (reason == null) {
-      reason =
-          "dead-lettered by the broker: "
-              + in.getHeader("x-first-death-reason", "rejected", String.class);
-    }
+    String reason =
+        byBroker
+            ? "dead-lettered by the broker: "
+                + in.getHeader("x-first-death-reason", "rejected", String.class)
+            : in.getHeader(DeadLetterHeaders.REASON, "no reason given", String.class);
     long id =
         parked.park(
             source == null ? "unknown" : source,
@@ -107,7 +125,7 @@ public class DeadLetterRetry {
             reason,
             in.getHeader(DeadLetterHeaders.EXCEPTION, String.class),
             in.getHeader(DeadLetterHeaders.ROUTE, String.class),
-            attempts + retried,
+            attempts,
             !transientFailure);
     metrics.counter("quarry.dead.letters.parked").increment();
     log.warn(
@@ -115,7 +133,7 @@ public class DeadLetterRetry {
         id,
         source,
         reason,
-        attempts + retried);
+        attempts);
   }
 
   private static Map<String, Object> quarryHeaders(Map<String, Object> headers) {
