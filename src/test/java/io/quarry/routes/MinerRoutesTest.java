@@ -20,6 +20,7 @@ import io.quarry.mining.Miner;
 import io.quarry.mining.MiningMessage;
 import io.quarry.mining.MiningMessageCodec;
 import io.quarry.platform.TransientPlatformException;
+import io.quarry.platform.UnexpectedStatusException;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.routes.mining.MinerRoutes;
 import java.nio.charset.StandardCharsets;
@@ -129,5 +130,25 @@ class MinerRoutesTest extends CamelTestSupport {
     assertThat(deadLettered.get(0).getProperty(DeadLetterHeaders.TRANSIENT_PROPERTY))
         .isEqualTo(true);
     verify(miner, never()).end(any());
+  }
+
+  @Test
+  void anUnexpectedApiStatusIsDeadLetteredAtOnceAsPermanent() throws Exception {
+    start();
+    when(codec.read(any(), any())).thenReturn(message);
+    when(miner.wantsAnotherPage(any())).thenReturn(true);
+    doAnswer(
+            invocation -> {
+              throw new UnexpectedStatusException("GET /users/7/posts", 404);
+            })
+        .when(miner)
+        .fetchPage(any());
+
+    template.sendBody("direct:consume", "{}".getBytes(StandardCharsets.UTF_8));
+
+    verify(miner, times(1)).fetchPage(any()); // no redelivery: another try gets another 404
+    assertThat(deadLettered).hasSize(1);
+    assertThat(deadLettered.get(0).getProperty(DeadLetterHeaders.TRANSIENT_PROPERTY))
+        .isEqualTo(false);
   }
 }

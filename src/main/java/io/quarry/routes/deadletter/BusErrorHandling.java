@@ -7,6 +7,7 @@ import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.deadletter.DeadLetterPublisher;
 import io.quarry.mining.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
+import io.quarry.platform.UnexpectedStatusException;
 import org.apache.camel.builder.Builder;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
@@ -14,10 +15,11 @@ import org.springframework.stereotype.Component;
 
 /**
  * Error handling of every route that consumes the bus ({@code routeConfigurationId("bus")}): a
- * message that can never succeed (malformed message, malformed API response) is dead-lettered at
- * once; any other failure is redelivered inside the route with exponential backoff, then
- * dead-lettered. Either way the original message goes to its queue's {@code .dlq} with the reason,
- * and the source message is acknowledged, so one bad message never blocks the queue behind it.
+ * message that can never succeed (malformed message, malformed API response, an API status that no
+ * retry changes, such as 400 or 404) is dead-lettered at once; any other failure is redelivered
+ * inside the route with exponential backoff, then dead-lettered. Either way the original message
+ * goes to its queue's {@code .dlq} with the reason, and the source message is acknowledged, so one
+ * bad message never blocks the queue behind it.
  */
 @Component
 public class BusErrorHandling extends RouteConfigurationBuilder {
@@ -50,6 +52,7 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
         .onException(
             InvalidMessageException.class,
             MalformedResponseException.class,
+            UnexpectedStatusException.class,
             JsonProcessingException.class)
         .handled(true)
         .maximumRedeliveries(0)
