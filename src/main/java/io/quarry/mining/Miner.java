@@ -19,12 +19,15 @@ import io.quarry.platform.UnauthorizedException;
 import io.quarry.security.TokenCipher;
 import io.quarry.storage.DataTopicPublisher;
 import io.quarry.storage.RawItemRepository;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Message;
 import org.springframework.stereotype.Component;
 
 /**
@@ -37,6 +40,18 @@ public class Miner {
 
   /** Exchange property holding the {@link MiningChain} of the message being mined. */
   public static final String CHAIN = "quarryMiningChain";
+
+  /**
+   * Header of a continuation that must wait longer than the longest delay queue (a long {@code
+   * Retry-After}): the time, in epoch milliseconds, before which it is not mined; until then it
+   * goes back to wait again.
+   */
+  public static final String NOT_BEFORE = "x-quarry-not-before";
+
+  /**
+   * The longest wait a {@code Retry-After} gets; a later not-before is not Quarry's and ignored.
+   */
+  static final Duration LONGEST_WAIT = Duration.ofDays(1);
 
   private static final Logger log = LoggerFactory.getLogger(Miner.class);
   private static final long CONFIRM_TIMEOUT_MILLIS = 10_000;
@@ -99,6 +114,16 @@ public class Miner {
           message.stream(),
           message.runId());
       metrics.counter("quarry.mining.messages.stale", "stream", message.stream()).increment();
+      return;
+    }
+    Instant notBefore = waitsUntil(exchange.getMessage().getHeader(NOT_BEFORE));
+    if (notBefore != null) {
+      publishDelayed(codec.write(message), notBefore, names.miningQueue(message.stream()));
+      log.debug(
+          "Mining message of user {} ({}) waits until {} for the platform's Retry-After",
+          message.userId(),
+          message.stream(),
+          notBefore);
       return;
     }
     if ("failed".equals(state.status())) {
@@ -226,16 +251,56 @@ public class Miner {
     }
     String queue = names.miningQueue(next.stream());
     if (chain.delay() != null) {
-      String delayExchange = names.delayQueue(DelayTiers.atLeast(chain.delay()));
-      publisher.publishAll(
-          List.of(new ConfirmedPublisher.Outgoing(delayExchange, queue, codec.write(next))),
-          CONFIRM_TIMEOUT_MILLIS);
+      Duration wait = chain.delay().compareTo(LONGEST_WAIT) > 0 ? LONGEST_WAIT : chain.delay();
+      publishDelayed(codec.write(next), Instant.now().plus(wait), queue);
     } else {
       publisher.publishAll(
           List.of(new ConfirmedPublisher.Outgoing("", queue, codec.write(next))),
           CONFIRM_TIMEOUT_MILLIS);
     }
     states.progress(next, chain.fetchedMarkers());
+  }
+
+  /**
+   * Sends a mining message to wait until {@code notBefore} in the shortest delay queue that is long
+   * enough; a wait longer than the longest queue goes to that queue with {@link #NOT_BEFORE}, and
+   * {@link #begin} sends it round again until that time.
+   */
+  private void publishDelayed(Message message, Instant notBefore, String queue) {
+    Duration wait = Duration.between(Instant.now(), notBefore);
+    long tier = DelayTiers.atLeast(wait);
+    if (Duration.ofSeconds(tier).compareTo(wait) < 0) {
+      message.getMessageProperties().setHeader(NOT_BEFORE, notBefore.toEpochMilli());
+    }
+    publisher.publishAll(
+        List.of(new ConfirmedPublisher.Outgoing(names.delayQueue(tier), queue, message)),
+        CONFIRM_TIMEOUT_MILLIS);
+  }
+
+  /**
+   * Until when a message with this {@link #NOT_BEFORE} header must still wait: null when it has no
+   * such header, its time has come (within a second: the delay queues expire a little late, never
+   * early), or the header is no time Quarry would have written (unreadable, or further ahead than
+   * {@link #LONGEST_WAIT}), so that such a message is mined, never kept waiting in a loop.
+   */
+  static Instant waitsUntil(Object notBefore) {
+    if (notBefore == null) {
+      return null;
+    }
+    long at;
+    try {
+      at =
+          notBefore instanceof Number number
+              ? number.longValue()
+              : Long.parseLong(notBefore.toString().trim());
+    } catch (NumberFormatException notATime) {
+      return null;
+    }
+    long left = at - System.currentTimeMillis();
+    if (left <= 1_000 || left > LONGEST_WAIT.plusMinutes(1).toMillis()) {
+      return null;
+    }
+    return Instant.ofEpochMilli(at);
   }
 
   private void publishBatch(DataBatch batch, StreamProperties stream) {

@@ -33,7 +33,9 @@ import io.quarry.storage.RawItemRepository;
 import io.quarry.support.TestProperties;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import org.apache.camel.Exchange;
@@ -77,6 +79,11 @@ class MinerTest {
 
   /** One mining message through the miner, as MinerRoutes loops over it. */
   private void mine(Miner miner, MiningMessage message, boolean earlierItems) {
+    mine(miner, message, earlierItems, Map.of());
+  }
+
+  private void mine(
+      Miner miner, MiningMessage message, boolean earlierItems, Map<String, Object> headers) {
     when(states.chainState(USER, "posts"))
         .thenReturn(
             Optional.of(
@@ -90,6 +97,7 @@ class MinerTest {
                     earlierItems)));
     when(cipher.decrypt(any())).thenReturn("token");
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+    exchange.getMessage().setHeaders(new HashMap<>(headers));
     miner.begin(message, exchange);
     while (miner.wantsAnotherPage(exchange)) {
       miner.fetchPage(exchange);
@@ -220,6 +228,81 @@ class MinerTest {
     verify(dataTopic).toParser(batch.capture());
     verify(dataTopic, never()).toTopic(any());
     assertThat(batch.getValue().pages()).hasSize(2);
+  }
+
+  @Test
+  void aRetryAfterLongerThanTheLongestDelayQueueWaitsThereWithTheTimeItMayGoOn() {
+    page(1, new Page(items("p1", 2), "m2", true, 100));
+    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+        .thenThrow(new RateLimitedException(Duration.ofMinutes(12)));
+    long before = System.currentTimeMillis();
+    mine(miner(5, false), first(), false);
+
+    ConfirmedPublisher.Outgoing continuation = continuation();
+    assertThat(continuation.exchange()).isEqualTo(new BusNames("qa").delayQueue(300));
+    assertThat((Long) continuation.message().getMessageProperties().getHeader(Miner.NOT_BEFORE))
+        .isBetween(before + 720_000, System.currentTimeMillis() + 720_000);
+  }
+
+  @Test
+  void aRetryAfterWithinTheDelayQueuesNeedsNoTime() {
+    page(1, new Page(items("p1", 2), "m2", true, 100));
+    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+        .thenThrow(new RateLimitedException(Duration.ofSeconds(300)));
+    mine(miner(5, false), first(), false);
+
+    ConfirmedPublisher.Outgoing continuation = continuation();
+    assertThat(continuation.exchange()).isEqualTo(new BusNames("qa").delayQueue(300));
+    assertThat(continuation.message().getMessageProperties().getHeaders())
+        .doesNotContainKey(Miner.NOT_BEFORE);
+  }
+
+  @Test
+  void aContinuationWhoseTimeHasNotComeGoesBackToWaitUntouched() {
+    long notBefore = System.currentTimeMillis() + 420_000;
+    mine(miner(5, false), first(), false, Map.of(Miner.NOT_BEFORE, notBefore));
+
+    ConfirmedPublisher.Outgoing again = continuation();
+    assertThat(again.exchange()).isEqualTo(new BusNames("qa").delayQueue(300));
+    assertThat(again.routingKey()).isEqualTo(new BusNames("qa").miningQueue("posts"));
+    assertThat(again.message().getMessageProperties().getHeaders())
+        .containsEntry(Miner.NOT_BEFORE, notBefore);
+    verify(platform, never()).fetch(anyString(), anyString(), anyString(), anyInt(), any());
+    verify(states, never()).finish(any(), any(), any());
+    verify(states, never()).progress(any(), any());
+  }
+
+  @Test
+  void theLastMinutesOfAWaitAreSpentInAShorterDelayQueue() {
+    mine(
+        miner(5, false),
+        first(),
+        false,
+        Map.of(Miner.NOT_BEFORE, String.valueOf(System.currentTimeMillis() + 20_000)));
+
+    ConfirmedPublisher.Outgoing again = continuation();
+    assertThat(again.exchange()).isEqualTo(new BusNames("qa").delayQueue(30));
+    assertThat(again.message().getMessageProperties().getHeaders())
+        .doesNotContainKey(Miner.NOT_BEFORE);
+  }
+
+  @Test
+  void aContinuationWhoseTimeHasComeOrThatCarriesNoTimeOfOursIsMined() {
+    long now = System.currentTimeMillis();
+    for (Object notBefore :
+        List.<Object>of(now - 1_000, now + 500, now + Duration.ofDays(30).toMillis(), "soon")) {
+      pages(1);
+      mine(miner(5, false), first(), false, Map.of(Miner.NOT_BEFORE, notBefore));
+    }
+    verify(platform, org.mockito.Mockito.times(4))
+        .fetch(anyString(), anyString(), anyString(), anyInt(), isNull());
+  }
+
+  private ConfirmedPublisher.Outgoing continuation() {
+    ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> sent = listCaptor();
+    verify(publisher).publishAll(sent.capture(), anyLong());
+    assertThat(sent.getValue()).hasSize(1);
+    return sent.getValue().get(0);
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})
