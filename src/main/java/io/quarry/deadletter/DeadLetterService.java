@@ -8,6 +8,7 @@ import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageDeliveryMode;
 import org.springframework.amqp.core.MessageProperties;
 import org.springframework.stereotype.Service;
+import org.springframework.transaction.annotation.Transactional;
 
 /** Replays or discards parked dead letters. A replayed message starts afresh on its queue. */
 @Service
@@ -27,11 +28,17 @@ public class DeadLetterService {
     return parked.open(limit, offset);
   }
 
-  /** Re-publishes the parked message to its original queue; false if it was already handled. */
+  /**
+   * Re-publishes the parked message to its original queue; false if it was already handled. The
+   * letter is marked replayed first, in the transaction that publishes it: of two replays at once
+   * the second waits for the first's row and then finds it handled, so the message goes out once; a
+   * publish that fails (not confirmed) rolls the mark back.
+   */
+  @Transactional
   public boolean replay(long id, String user) {
     DeadLetterRepository.Parked message =
         parked.find(id).orElseThrow(() -> new UnknownDeadLetterException(id));
-    if (message.replayedAt() != null || message.discardedAt() != null) {
+    if (!parked.markReplayed(id, user)) {
       return false;
     }
     MessageProperties properties = new MessageProperties();
@@ -44,9 +51,8 @@ public class DeadLetterService {
             new ConfirmedPublisher.Outgoing(
                 "", message.targetRoutingKey(), new Message(message.body(), properties))),
         10_000);
-    boolean marked = parked.markReplayed(id, user);
     log.info("Dead letter {} replayed to {} by {}", id, message.targetRoutingKey(), user);
-    return marked;
+    return true;
   }
 
   public boolean discard(long id, String user) {

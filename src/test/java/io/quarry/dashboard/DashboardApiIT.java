@@ -1,13 +1,16 @@
 package io.quarry.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.MessageProperties;
+import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.deadletter.DeadLetterRepository;
+import io.quarry.deadletter.DeadLetterService;
 import io.quarry.support.Csrf;
 import io.quarry.support.Http;
 import io.quarry.support.QuarryIntegrationTest;
@@ -24,6 +27,10 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -56,6 +63,7 @@ class DashboardApiIT {
   @Autowired Environment environment;
   @Autowired DashboardRepository dashboard;
   @Autowired DeadLetterRepository deadLetters;
+  @Autowired DeadLetterService deadLetterService;
 
   /** Every state-changing request of the dashboard; {id} is a parked dead letter. */
   static List<String> adminActions(long deadLetter) {
@@ -365,6 +373,43 @@ class DashboardApiIT {
       await()
           .atMost(Duration.ofSeconds(10))
           .until(() -> gauge(metrics(), "quarry_dead_letters_open"), v -> v != null && v == open);
+    }
+  }
+
+  @Test
+  void aDeadLetterReplayedTwiceAtOnceGoesOutOnceAndOneThatCannotGoOutStaysParked()
+      throws Exception {
+    String queue = "replay-target-" + environment.getProperty("quarry.environment");
+    try (var connection = Services.from(environment).amqp();
+        Channel channel = connection.createChannel()) {
+      channel.queueDeclare(queue, true, false, false, Map.of());
+      long letter = park(queue);
+      ExecutorService callers = Executors.newFixedThreadPool(4);
+      try {
+        List<Future<Boolean>> replays = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+          replays.add(callers.submit(() -> deadLetterService.replay(letter, "admin")));
+        }
+        int replayed = 0;
+        for (Future<Boolean> replay : replays) {
+          replayed += replay.get(30, TimeUnit.SECONDS) ? 1 : 0;
+        }
+        assertThat(replayed).isEqualTo(1);
+      } finally {
+        callers.shutdownNow();
+      }
+      assertThat(channel.queueDeclarePassive(queue).getMessageCount()).isEqualTo(1);
+      channel.queueDelete(queue);
+
+      long nowhere = park("no-such-queue-" + environment.getProperty("quarry.environment"));
+      assertThatThrownBy(() -> deadLetterService.replay(nowhere, "admin"))
+          .isInstanceOf(ConfirmedPublisher.PublishFailedException.class);
+      assertThat(
+              count(
+                  "select count(*) from dead_letter where id = "
+                      + nowhere
+                      + " and replayed_at is null and discarded_at is null"))
+          .isEqualTo(1);
     }
   }
 
