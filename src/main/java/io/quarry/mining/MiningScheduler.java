@@ -136,6 +136,10 @@ public class MiningScheduler {
       states.failRun(runId, reason);
     }
     metrics.counter("quarry.scheduler.ticks.failed", "stream", stream).increment();
-    log.error("{} run {} failed, nothing was sent: {}", stream, runId, reason);
+    log.error(
+        "{} run {} failed (users of batches confirmed before the failure are mined): {}",
+        stream,
+        runId,
+        reason);
   }
 }

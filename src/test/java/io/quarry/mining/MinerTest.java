@@ -298,6 +298,24 @@ class MinerTest {
         .fetch(anyString(), anyString(), anyString(), anyInt(), isNull());
   }
 
+  @Test
+  void aUserWithoutATokenHasItsChainStoppedWithoutAsking() {
+    when(states.chainState(USER, "posts"))
+        .thenReturn(
+            Optional.of(new ChainState("in_progress", run, 0, List.of(), "ext", null, false)));
+    Miner miner = miner(5, false);
+    Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+    miner.begin(first(), exchange);
+    while (miner.wantsAnotherPage(exchange)) {
+      miner.fetchPage(exchange);
+    }
+    miner.end(exchange);
+
+    verify(states).finish(any(), eq(StopReason.NO_TOKEN), any());
+    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(publisher, never()).publishAll(any(), anyLong());
+  }
+
   private ConfirmedPublisher.Outgoing continuation() {
     ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> sent = listCaptor();
     verify(publisher).publishAll(sent.capture(), anyLong());
