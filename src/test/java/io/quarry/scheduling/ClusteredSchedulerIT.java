@@ -18,7 +18,10 @@ import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.mock.env.MockEnvironment;
 
-/** Two Quarry instances on one job store: every tick of a job fires on exactly one of them. */
+/**
+ * Two Quarry instances on one job store: every tick of a job, and of a stream's scheduler, fires on
+ * exactly one of them.
+ */
 class ClusteredSchedulerIT {
 
   private final String env = IsolatedEnvironment.newName();
@@ -39,7 +42,9 @@ class ClusteredSchedulerIT {
     instances.add(start("node-a"));
     instances.add(start("node-b"));
 
-    await().atMost(Duration.ofSeconds(40)).until(() -> runs().size() >= 8);
+    await()
+        .atMost(Duration.ofSeconds(40))
+        .until(() -> runs().size() >= 8 && postsTicks().size() >= 4);
 
     assertThat(query("select instance_name from " + env + ".qrtz_scheduler_state order by 1"))
         .as("both instances are members of the cluster")
@@ -50,6 +55,17 @@ class ClusteredSchedulerIT {
     assertThat(runs.stream().map(r -> r[1]).distinct())
         .as("instances that ran the job")
         .isSubsetOf("node-a", "node-b");
+    // A stream's tick is a run record each time it fires: one per fire time (every 2 s), not two.
+    assertThat(postsTicks())
+        .as("seconds in which the posts scheduler started a run")
+        .doesNotHaveDuplicates();
+  }
+
+  private List<String> postsTicks() throws Exception {
+    return query(
+        "select to_char(date_trunc('second', started_at), 'HH24:MI:SS') from "
+            + env
+            + ".scheduler_run where stream = 'posts' order by started_at");
   }
 
   private ConfigurableApplicationContext start(String instance) {
@@ -66,7 +82,8 @@ class ClusteredSchedulerIT {
             "--quarry.scheduler.instance-id=" + instance,
             "--quarry.scheduler.cluster-checkin-interval=1s",
             "--quarry.scheduler.thread-count=2",
-            "--quarry.jobs.resend-error-email.cron=0/1 * * * * ?");
+            "--quarry.jobs.resend-error-email.cron=0/1 * * * * ?",
+            "--quarry.streams.posts.schedule=0/2 * * * * ?");
   }
 
   private List<String> query(String sql) throws Exception {
