@@ -1,15 +1,12 @@
 package io.quarry.deadletter;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.mockito.ArgumentMatchers.anyBoolean;
-import static org.mockito.ArgumentMatchers.anyInt;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.ArgumentMatchers.anyString;
-import static org.mockito.ArgumentMatchers.eq;
-import static org.mockito.ArgumentMatchers.startsWith;
 import static org.mockito.Mockito.any;
+import static org.mockito.Mockito.atLeastOnce;
 import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.verifyNoInteractions;
 
@@ -23,12 +20,14 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.camel.Exchange;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.support.DefaultExchange;
+import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -81,6 +80,17 @@ class DeadLetterRetryTest {
     return exchange;
   }
 
+  /** A dead letter as DeadLetterPublisher writes it, from the posts mining queue. */
+  private void handleOwn(boolean transientFailure, Object... more) throws Exception {
+    Map<String, Object> headers = new HashMap<>();
+    headers.put(DeadLetterHeaders.SOURCE_QUEUE, miningQueue);
+    headers.put(DeadLetterHeaders.TRANSIENT, transientFailure);
+    for (int i = 0; i < more.length; i += 2) {
+      headers.put((String) more[i], more[i + 1]);
+    }
+    retry.handle(deadLetter(headers));
+  }
+
   private ConfirmedPublisher.Outgoing republished() {
     @SuppressWarnings("unchecked")
     ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> sent = ArgumentCaptor.forClass(List.class);
@@ -89,20 +99,43 @@ class DeadLetterRetryTest {
     return sent.getValue().get(0);
   }
 
+  /** The arguments of {@link DeadLetterRepository#park} these tests look at. */
+  private record Parked(String source, String reason, int attempts, boolean permanent) {}
+
+  private List<Parked> parkedLetters() {
+    ArgumentCaptor<String> source = ArgumentCaptor.forClass(String.class);
+    ArgumentCaptor<String> reason = ArgumentCaptor.forClass(String.class);
+    ArgumentCaptor<Integer> attempts = ArgumentCaptor.forClass(Integer.class);
+    ArgumentCaptor<Boolean> permanent = ArgumentCaptor.forClass(Boolean.class);
+    verify(parked, atLeastOnce())
+        .park(
+            source.capture(),
+            any(),
+            anyString(),
+            any(),
+            any(),
+            any(),
+            reason.capture(),
+            any(),
+            any(),
+            attempts.capture(),
+            permanent.capture());
+    List<Parked> letters = new ArrayList<>();
+    for (int i = 0; i < source.getAllValues().size(); i++) {
+      letters.add(
+          new Parked(
+              source.getAllValues().get(i),
+              reason.getAllValues().get(i),
+              attempts.getAllValues().get(i),
+              permanent.getAllValues().get(i)));
+    }
+    return letters;
+  }
+
   @Test
   void aTransientDeadLetterGoesBackToItsQueueAfterAGrowingDelayWithItsRetryCounted()
       throws Exception {
-    retry.handle(
-        deadLetter(
-            Map.of(
-                DeadLetterHeaders.SOURCE_QUEUE,
-                miningQueue,
-                DeadLetterHeaders.TRANSIENT,
-                true,
-                DeadLetterHeaders.ATTEMPTS,
-                4,
-                DeadLetterHeaders.RETRIES,
-                1)));
+    handleOwn(true, DeadLetterHeaders.ATTEMPTS, 4, DeadLetterHeaders.RETRIES, 1);
 
     ConfirmedPublisher.Outgoing back = republished();
     assertThat(back.exchange()).isEqualTo(names.delayQueue(30)); // 10 s, up to the 30 s tier
@@ -116,63 +149,31 @@ class DeadLetterRetryTest {
 
   @Test
   void oneWhoseRetriesAreUsedUpIsParkedWithEveryDeliveryCounted() throws Exception {
-    retry.handle(
-        deadLetter(
-            Map.of(
-                DeadLetterHeaders.SOURCE_QUEUE,
-                miningQueue,
-                DeadLetterHeaders.TRANSIENT,
-                true,
-                DeadLetterHeaders.REASON,
-                "GET /users/7/posts answered 503",
-                DeadLetterHeaders.ATTEMPTS,
-                6,
-                DeadLetterHeaders.RETRIES,
-                RETRIES)));
+    handleOwn(
+        true,
+        DeadLetterHeaders.REASON,
+        "GET /users/7/posts answered 503",
+        DeadLetterHeaders.ATTEMPTS,
+        6,
+        DeadLetterHeaders.RETRIES,
+        RETRIES);
 
-    verify(parked)
-        .park(
-            eq(miningQueue),
-            any(),
-            anyString(),
-            any(),
-            any(),
-            any(),
-            eq("GET /users/7/posts answered 503"),
-            any(),
-            any(),
-            eq(6),
-            eq(false));
+    assertThat(parkedLetters())
+        .containsExactly(new Parked(miningQueue, "GET /users/7/posts answered 503", 6, false));
     verifyNoInteractions(publisher);
   }
 
   @Test
   void aPermanentOneIsParkedAtOnce() throws Exception {
-    retry.handle(
-        deadLetter(
-            Map.of(
-                DeadLetterHeaders.SOURCE_QUEUE,
-                miningQueue,
-                DeadLetterHeaders.TRANSIENT,
-                false,
-                DeadLetterHeaders.REASON,
-                "missing or invalid userId",
-                DeadLetterHeaders.ATTEMPTS,
-                1)));
+    handleOwn(
+        false,
+        DeadLetterHeaders.REASON,
+        "missing or invalid userId",
+        DeadLetterHeaders.ATTEMPTS,
+        1);
 
-    verify(parked)
-        .park(
-            eq(miningQueue),
-            any(),
-            anyString(),
-            any(),
-            any(),
-            any(),
-            eq("missing or invalid userId"),
-            any(),
-            any(),
-            eq(1),
-            eq(true));
+    assertThat(parkedLetters())
+        .containsExactly(new Parked(miningQueue, "missing or invalid userId", 1, true));
     verifyNoInteractions(publisher);
   }
 
@@ -192,59 +193,30 @@ class DeadLetterRetryTest {
                 DeadLetterHeaders.REASON,
                 "set by whoever published it")));
 
-    verify(parked)
-        .park(
-            eq(miningQueue),
-            any(),
-            anyString(),
-            any(),
-            any(),
-            any(),
-            eq("dead-lettered by the broker: rejected"),
-            any(),
-            any(),
-            anyInt(),
-            eq(true));
+    assertThat(parkedLetters())
+        .containsExactly(new Parked(miningQueue, "dead-lettered by the broker: rejected", 1, true));
     verifyNoInteractions(publisher);
   }
 
   @Test
   void aSourceThatIsNoWorkQueueOfThisEnvironmentIsNeverRetried() throws Exception {
-    for (String source :
-        List.of(names.deadLetterQueue(miningQueue), "posts-mining-queue-prod", "amq.rabbitmq.x")) {
+    List<String> sources =
+        List.of(names.deadLetterQueue(miningQueue), "posts-mining-queue-prod", "amq.rabbitmq.x");
+    for (String source : sources) {
       retry.handle(
           deadLetter(
               Map.of(DeadLetterHeaders.SOURCE_QUEUE, source, DeadLetterHeaders.TRANSIENT, true)));
-      verify(parked)
-          .park(
-              eq(source),
-              any(),
-              anyString(),
-              any(),
-              any(),
-              any(),
-              startsWith("no reason"),
-              any(),
-              any(),
-              anyInt(),
-              anyBoolean());
     }
-    verify(publisher, never()).publishAll(any(), anyLong());
+    assertThat(parkedLetters())
+        .extracting(Parked::source, Parked::reason)
+        .containsExactly(
+            sources.stream().map(source -> tuple(source, "no reason given")).toArray(Tuple[]::new));
+    verifyNoInteractions(publisher);
   }
 
   @Test
   void countsThatAreNoWholeNumbersReadAsNone() throws Exception {
-    retry.handle(
-        deadLetter(
-            Map.of(
-                DeadLetterHeaders.SOURCE_QUEUE,
-                miningQueue,
-                DeadLetterHeaders.TRANSIENT,
-                true,
-                DeadLetterHeaders.ATTEMPTS,
-                "x",
-                DeadLetterHeaders.RETRIES,
-                "-3")));
+    handleOwn(true, DeadLetterHeaders.ATTEMPTS, "x", DeadLetterHeaders.RETRIES, "-3");
 
     assertThat(republished().message().getMessageProperties().getHeaders())
         .containsEntry(DeadLetterHeaders.ATTEMPTS, 1)
