@@ -224,8 +224,10 @@ function selectedDeadLetters() {
     .map((box) => Number(box.value));
 }
 
-function renderDeadLetters(letters, open) {
+function renderDeadLetters(letters, summaryOpen) {
   const offset = state.deadLetterOffset;
+  // The list is read live, the summary's count at most a second old: never show fewer than listed.
+  const open = Math.max(summaryOpen, offset + letters.length);
   if (letters.length === 0 && offset > 0) {
     state.deadLetterOffset = 0; // the page emptied (replayed elsewhere): back to the newest
   }

@@ -179,7 +179,8 @@ class DashboardBrowserIT {
       By parked = By.cssSelector("#dead-letters-table tr[data-dead-letter='" + id + "']");
       WebElement row = waitFor(parked);
       assertThat(row.getText()).contains("missing userId").contains("{\"stream\":\"posts\"}");
-      assertThat(text("#dl-range")).isEqualTo("1–1 of 1");
+      new WebDriverWait(browser, LIVE)
+          .until(ExpectedConditions.textToBe(By.id("dl-range"), "1–1 of 1"));
       assertThat(browser.findElement(By.id("dl-older")).isEnabled()).isFalse();
       scrollTo(row);
       screenshot("dead-letter");
