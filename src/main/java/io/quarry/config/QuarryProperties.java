@@ -10,6 +10,7 @@ import jakarta.validation.constraints.NotNull;
 import jakarta.validation.constraints.Pattern;
 import java.net.URI;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.NestedConfigurationProperty;
@@ -78,6 +79,8 @@ public record QuarryProperties(
    * @param tokenPlacement how the user's token is sent: {@code header} (Bearer) or {@code query}
    * @param tokenParameter query parameter name when the token goes in the query
    * @param simulator start the simulated platform API inside Quarry on the base URL's port
+   * @param simulatorFaults faults of that simulator's users, each {@code user=fault} (e.g. {@code
+   *     demo-user-3=unauthorized}; see {@code UserScenario#fault}); none when empty
    */
   public record Platform(
       @NotNull URI baseUrl,
@@ -90,7 +93,13 @@ public record QuarryProperties(
       @NotBlank @Pattern(regexp = "header|query", message = "must be header or query")
           String tokenPlacement,
       @NotBlank String tokenParameter,
-      boolean simulator) {}
+      boolean simulator,
+      List<String> simulatorFaults) {
+
+    public Platform {
+      simulatorFaults = simulatorFaults == null ? List.of() : List.copyOf(simulatorFaults);
+    }
+  }
 
   /**
    * RabbitMQ connection.

@@ -40,6 +40,13 @@ public class PlatformConfig {
   @ConditionalOnProperty(name = "quarry.platform.simulator", havingValue = "true")
   PlatformSimulator platformSimulator(QuarryProperties properties) {
     int port = properties.platform().baseUrl().getPort();
-    return PlatformSimulator.start(port < 0 ? 80 : port).latency(java.time.Duration.ofMillis(20));
+    PlatformSimulator simulator =
+        PlatformSimulator.start(port < 0 ? 80 : port).latency(java.time.Duration.ofMillis(20));
+    try {
+      return simulator.faults(properties.platform().simulatorFaults());
+    } catch (IllegalArgumentException badFault) {
+      simulator.close();
+      throw badFault;
+    }
   }
 }

@@ -44,6 +44,18 @@ class EnvironmentOverrideTest {
     assertThat(properties.streams().get("ad-clicks").schedule()).isEqualTo("0 30 * * * ?");
   }
 
+  @Test
+  void simulatorFaultsAreACommaSeparatedListAndNoneByDefault() throws IOException {
+    assertThat(bind(Map.of()).platform().simulatorFaults()).isEmpty();
+    assertThat(
+            bind(Map.of(
+                    "QUARRY_PLATFORM_SIMULATOR_FAULTS",
+                    "demo-user-3=unauthorized,demo-user-7=server-errors:5+pages:12"))
+                .platform()
+                .simulatorFaults())
+        .containsExactly("demo-user-3=unauthorized", "demo-user-7=server-errors:5+pages:12");
+  }
+
   private static QuarryProperties bind(Map<String, Object> variables) throws IOException {
     StandardEnvironment environment = new StandardEnvironment();
     environment

@@ -57,7 +57,8 @@ public final class TestProperties {
             "id",
             "header",
             "token",
-            false);
+            false,
+            List.of());
     return new QuarryProperties(
         "qa",
         platform,

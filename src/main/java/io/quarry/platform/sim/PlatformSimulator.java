@@ -7,6 +7,8 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -106,6 +108,28 @@ public final class PlatformSimulator implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Applies faults written as {@code user=fault} or {@code user=fault+fault} (see {@link
+   * UserScenario#fault}), e.g. {@code demo-user-3=unauthorized} or {@code
+   * demo-user-7=server-errors:5+pages:12}.
+   *
+   * @throws IllegalArgumentException for an entry without {@code user=} or with an unknown fault
+   */
+  public PlatformSimulator faults(List<String> entries) {
+    for (String entry : entries) {
+      int equals = entry.indexOf('=');
+      if (equals <= 0 || equals == entry.length() - 1) {
+        throw new IllegalArgumentException(
+            "simulator fault '" + entry + "' is not user=fault, e.g. demo-user-3=unauthorized");
+      }
+      UserScenario user = user(entry.substring(0, equals).trim());
+      for (String fault : entry.substring(equals + 1).split("\\+")) {
+        user.fault(fault);
+      }
+    }
+    return this;
+  }
+
   /** The user's scenario, created with defaults on first use. */
   public UserScenario user(String externalId) {
     return users.computeIfAbsent(externalId, id -> new UserScenario());
@@ -163,12 +187,16 @@ public final class PlatformSimulator implements AutoCloseable {
     Thread.currentThread().join();
   }
 
-  /** Starts a simulator from {@code --host h --port n --latency 50ms --pages n}. */
+  /**
+   * Starts a simulator from {@code --host h --port n --latency 50ms --pages n --fault user=fault}
+   * ({@code --fault} repeated as often as needed, see {@link #faults}).
+   */
   static PlatformSimulator fromArgs(String... args) {
     String host = "127.0.0.1";
     int port = 8089;
     Duration latency = Duration.ZERO;
     int pages = DEFAULT_PAGES;
+    List<String> faults = new ArrayList<>();
     for (int i = 0; i < args.length; i += 2) {
       if (i + 1 >= args.length) {
         throw new IllegalArgumentException(args[i] + " needs a value");
@@ -179,12 +207,20 @@ public final class PlatformSimulator implements AutoCloseable {
         case "--port" -> port = Integer.parseInt(value);
         case "--latency" -> latency = duration(value);
         case "--pages" -> pages = Integer.parseInt(value);
+        case "--fault" -> faults.add(value);
         default ->
             throw new IllegalArgumentException(
-                "unknown option " + args[i] + "; options: --host --port --latency --pages");
+                "unknown option " + args[i] + "; options: --host --port --latency --pages --fault");
       }
     }
-    return start(new InetSocketAddress(host, port)).latency(latency).defaultPages(pages);
+    PlatformSimulator simulator =
+        start(new InetSocketAddress(host, port)).latency(latency).defaultPages(pages);
+    try {
+      return simulator.faults(faults);
+    } catch (IllegalArgumentException badFault) {
+      simulator.close();
+      throw badFault;
+    }
   }
 
   /** {@code 50ms}, {@code 2s} or ISO-8601 ({@code PT0.05S}). */

@@ -107,6 +107,83 @@ public final class UserScenario {
     return this;
   }
 
+  /**
+   * Applies one fault or setting written as text, as the command line and {@code
+   * quarry.platform.simulator-faults} give it: {@code unauthorized}, {@code forbidden}, {@code
+   * server-errors} (every request) or {@code server-errors:N} (a burst of N), {@code
+   * rate-limited:N:SECONDS}, {@code repeat-marker:PAGE}, {@code cycle:PAGE}, {@code
+   * malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}.
+   *
+   * @throws IllegalArgumentException naming the known faults, for any other text
+   */
+  public UserScenario fault(String fault) {
+    String[] parts = fault.trim().split(":", -1);
+    String kind = parts[0];
+    try {
+      switch (kind) {
+        case "unauthorized" -> {
+          arguments(parts, 0);
+          return unauthorized();
+        }
+        case "forbidden" -> {
+          arguments(parts, 0);
+          return forbidden();
+        }
+        case "server-errors" -> {
+          if (parts.length == 1) {
+            return serverErrorsAlways();
+          }
+          return serverErrors(number(parts, 1));
+        }
+        case "rate-limited" -> {
+          arguments(parts, 2);
+          return rateLimited(number(parts, 1), Duration.ofSeconds(number(parts, 2)));
+        }
+        case "repeat-marker" -> {
+          return repeatMarkerFromPage(number(parts, 1));
+        }
+        case "cycle" -> {
+          return cycleAtPage(number(parts, 1));
+        }
+        case "malformed" -> {
+          return malformedAtPage(number(parts, 1));
+        }
+        case "huge" -> {
+          return hugePages(number(parts, 1));
+        }
+        case "pages" -> {
+          return pages(number(parts, 1));
+        }
+        default -> throw new IllegalArgumentException("unknown fault");
+      }
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "fault '"
+              + fault
+              + "': "
+              + e.getMessage()
+              + "; known: unauthorized, forbidden, server-errors[:N], rate-limited:N:SECONDS,"
+              + " repeat-marker:PAGE, cycle:PAGE, malformed:PAGE, huge:BYTES, pages:N");
+    }
+  }
+
+  private static void arguments(String[] parts, int count) {
+    if (parts.length != count + 1) {
+      throw new IllegalArgumentException("takes " + count + " value(s) after ':'");
+    }
+  }
+
+  private static int number(String[] parts, int index) {
+    if (index >= parts.length) {
+      throw new IllegalArgumentException("needs a number after ':'");
+    }
+    try {
+      return Integer.parseInt(parts[index].trim());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + parts[index] + "' is not a whole number");
+    }
+  }
+
   /** Requests received for this user, faulty ones included. */
   public int requests() {
     return requests.get();

@@ -297,6 +297,63 @@ class PlatformSimulatorTest {
         .hasMessageContaining("unknown option --colour");
   }
 
+  @Test
+  void faultsAreSetFromTheCommandLineAsUserEqualsFault() {
+    try (PlatformSimulator fromArgs =
+        PlatformSimulator.fromArgs(
+            "--port",
+            "0",
+            "--fault",
+            "u1=unauthorized",
+            "--fault",
+            "u2=server-errors:2+pages:1",
+            "--fault",
+            "u3=rate-limited:1:7")) {
+      URI base = fromArgs.baseUrl();
+      assertThat(send(base, "/users/u1/posts", "t").statusCode()).isEqualTo(401);
+      assertThat(send(base, "/users/u2/posts", "t").statusCode()).isEqualTo(500);
+      assertThat(send(base, "/users/u2/posts", "t").statusCode()).isEqualTo(500);
+      HttpResponse<String> served = send(base, "/users/u2/posts", "t");
+      assertThat(served.statusCode()).isEqualTo(200);
+      assertThat(parse(served.body()).get("hasMore").asBoolean()).isFalse(); // one page
+      HttpResponse<String> limited = send(base, "/users/u3/posts", "t");
+      assertThat(limited.statusCode()).isEqualTo(429);
+      assertThat(limited.headers().firstValue("Retry-After")).contains("7");
+      assertThat(send(base, "/users/u4/posts", "t").statusCode()).isEqualTo(200);
+    }
+  }
+
+  @Test
+  void everyFaultHasATextualForm() {
+    simulator.faults(
+        List.of(
+            "u1=forbidden",
+            "u2=server-errors",
+            "u3=repeat-marker:2",
+            "u4=cycle:3",
+            "u5=malformed:1",
+            "u6=huge:100"));
+    assertThat(get("/users/u1/posts", "t").statusCode()).isEqualTo(403);
+    assertThat(statuses("u2", 2)).containsExactly(500, 500);
+    assertThat(page("u3", "posts", 10, "m-2").get("nextMarker").asText()).isEqualTo("m-2");
+    assertThat(page("u4", "posts", 10, "m-3").get("nextMarker").asText()).isEqualTo("m-2");
+    assertThat(get("/users/u5/posts", "t").body()).doesNotEndWith("}");
+    assertThat(page("u6", "posts", 10, null).at("/items/0/payload").asText()).hasSize(100);
+  }
+
+  @Test
+  void anUnknownOrIncompleteFaultIsRefusedWithWhatIsKnown() {
+    for (String entry :
+        List.of("u1=sleepy", "u1=rate-limited:3", "u1=pages:many", "u1=unauthorized:2", "u1")) {
+      assertThatThrownBy(() -> simulator.faults(List.of(entry)))
+          .as(entry)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining(entry.contains("=") ? "known: unauthorized" : "user=fault");
+    }
+    assertThatThrownBy(() -> PlatformSimulator.fromArgs("--port", "0", "--fault", "u1=sleepy"))
+        .hasMessageContaining("fault 'sleepy'");
+  }
+
   private List<JsonNode> walk(String userId, String stream, int limit) {
     List<JsonNode> pages = new ArrayList<>();
     String marker = null;
