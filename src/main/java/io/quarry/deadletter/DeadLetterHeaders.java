@@ -1,5 +1,7 @@
 package io.quarry.deadletter;
 
+import io.quarry.bus.HeaderValues;
+
 /** AMQP headers Quarry puts on a dead letter (its own: RabbitMQ 4 ignores client-set x-death). */
 public final class DeadLetterHeaders {
 
@@ -18,18 +20,7 @@ public final class DeadLetterHeaders {
    * may carry anything under these names, and reading it must not break dead-lettering.
    */
   public static int count(Object header) {
-    long value;
-    if (header instanceof Number number) {
-      value = number.longValue();
-    } else if (header != null) {
-      try {
-        value = Long.parseLong(header.toString().trim());
-      } catch (NumberFormatException notACount) {
-        return 0;
-      }
-    } else {
-      return 0;
-    }
+    long value = HeaderValues.wholeNumber(header).orElse(0);
     return value >= 0 && value <= 1_000_000 ? (int) value : 0;
   }
 

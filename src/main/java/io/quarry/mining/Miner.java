@@ -7,6 +7,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.HeaderValues;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
@@ -23,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.Exchange;
 import org.slf4j.Logger;
@@ -284,18 +286,11 @@ public class Miner {
    * {@link #LONGEST_WAIT}), so that such a message is mined, never kept waiting in a loop.
    */
   static Instant waitsUntil(Object notBefore) {
-    if (notBefore == null) {
+    OptionalLong header = HeaderValues.wholeNumber(notBefore);
+    if (header.isEmpty()) {
       return null;
     }
-    long at;
-    try {
-      at =
-          notBefore instanceof Number number
-              ? number.longValue()
-              : Long.parseLong(notBefore.toString().trim());
-    } catch (NumberFormatException notATime) {
-      return null;
-    }
+    long at = header.getAsLong();
     long left = at - System.currentTimeMillis();
     if (left <= 1_000 || left > LONGEST_WAIT.plusMinutes(1).toMillis()) {
       return null;

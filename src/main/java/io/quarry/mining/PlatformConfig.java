@@ -5,6 +5,7 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.platform.PlatformClient;
 import io.quarry.platform.TokenPlacement;
 import io.quarry.platform.sim.PlatformSimulator;
+import java.util.List;
 import java.util.Locale;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
@@ -40,13 +41,10 @@ public class PlatformConfig {
   @ConditionalOnProperty(name = "quarry.platform.simulator", havingValue = "true")
   PlatformSimulator platformSimulator(QuarryProperties properties) {
     int port = properties.platform().baseUrl().getPort();
-    PlatformSimulator simulator =
-        PlatformSimulator.start(port < 0 ? 80 : port).latency(java.time.Duration.ofMillis(20));
-    try {
-      return simulator.faults(properties.platform().simulatorFaults());
-    } catch (IllegalArgumentException badFault) {
-      simulator.close();
-      throw badFault;
-    }
+    List<String> faults = properties.platform().simulatorFaults();
+    PlatformSimulator.checkFaults(faults); // before the port is taken
+    return PlatformSimulator.start(port < 0 ? 80 : port)
+        .latency(java.time.Duration.ofMillis(20))
+        .faults(faults);
   }
 }

@@ -16,6 +16,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
  * A real HTTP server that plays the platform API of ARCHITECTURE.md §4 with deterministic data per
@@ -111,23 +112,35 @@ public final class PlatformSimulator implements AutoCloseable {
   /**
    * Applies faults written as {@code user=fault} or {@code user=fault+fault} (see {@link
    * UserScenario#fault}), e.g. {@code demo-user-3=unauthorized} or {@code
-   * demo-user-7=server-errors:5+pages:12}.
+   * demo-user-7=server-errors:5+pages:12}: all of them, or none when one is wrong.
    *
    * @throws IllegalArgumentException for an entry without {@code user=} or with an unknown fault
    */
   public PlatformSimulator faults(List<String> entries) {
-    for (String entry : entries) {
-      int equals = entry.indexOf('=');
-      if (equals <= 0 || equals == entry.length() - 1) {
-        throw new IllegalArgumentException(
-            "simulator fault '" + entry + "' is not user=fault, e.g. demo-user-3=unauthorized");
-      }
-      UserScenario user = user(entry.substring(0, equals).trim());
-      for (String fault : entry.substring(equals + 1).split("\\+")) {
-        user.fault(fault);
-      }
-    }
+    checkFaults(entries);
+    entries.forEach(entry -> applyFault(entry, this::user));
     return this;
+  }
+
+  /**
+   * Refuses faults {@link #faults} would refuse, before a simulator takes a port for them.
+   *
+   * @throws IllegalArgumentException for an entry without {@code user=} or with an unknown fault
+   */
+  public static void checkFaults(List<String> entries) {
+    entries.forEach(entry -> applyFault(entry, user -> new UserScenario()));
+  }
+
+  private static void applyFault(String entry, Function<String, UserScenario> users) {
+    int equals = entry.indexOf('=');
+    if (equals <= 0 || equals == entry.length() - 1) {
+      throw new IllegalArgumentException(
+          "simulator fault '" + entry + "' is not user=fault, e.g. demo-user-3=unauthorized");
+    }
+    UserScenario user = users.apply(entry.substring(0, equals).trim());
+    for (String fault : entry.substring(equals + 1).split("\\+")) {
+      user.fault(fault);
+    }
   }
 
   /** The user's scenario, created with defaults on first use. */
@@ -213,14 +226,11 @@ public final class PlatformSimulator implements AutoCloseable {
                 "unknown option " + args[i] + "; options: --host --port --latency --pages --fault");
       }
     }
-    PlatformSimulator simulator =
-        start(new InetSocketAddress(host, port)).latency(latency).defaultPages(pages);
-    try {
-      return simulator.faults(faults);
-    } catch (IllegalArgumentException badFault) {
-      simulator.close();
-      throw badFault;
-    }
+    checkFaults(faults);
+    return start(new InetSocketAddress(host, port))
+        .latency(latency)
+        .defaultPages(pages)
+        .faults(faults);
   }
 
   /** {@code 50ms}, {@code 2s} or ISO-8601 ({@code PT0.05S}). */
