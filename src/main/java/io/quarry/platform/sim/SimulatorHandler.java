@@ -74,7 +74,7 @@ final class SimulatorHandler implements HttpHandler {
     if (user.isForbidden()) {
       return Response.error(403, "token lacks the rights for this resource");
     }
-    if (user.takeServerError()) {
+    if (user.takeServerError(stream, SimulatedPages.pageOf(query.get("after")))) {
       return Response.error(500, "simulated server error");
     }
     if (user.takeRateLimit()) {

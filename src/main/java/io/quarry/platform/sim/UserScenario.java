@@ -17,6 +17,10 @@ public final class UserScenario {
   private volatile boolean forbidden;
   private volatile boolean serverErrorsAlways;
   private final AtomicInteger serverErrorsLeft = new AtomicInteger();
+  private volatile int serverErrorsPerPage;
+  private volatile int serverErrorsFromPage;
+  private final java.util.Map<String, AtomicInteger> pageFailures =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final AtomicInteger rateLimitsLeft = new AtomicInteger();
   private volatile Duration retryAfter = Duration.ofSeconds(1);
   private volatile int repeatMarkerFromPage;
@@ -61,6 +65,32 @@ public final class UserScenario {
   /** Every request answers 500. */
   public UserScenario serverErrorsAlways() {
     this.serverErrorsAlways = true;
+    return this;
+  }
+
+  /**
+   * Every request for this page or a later one answers 500 until {@link #recovered()}: an outage
+   * that begins in the middle of a user's chain.
+   */
+  public UserScenario serverErrorsFromPage(int page) {
+    this.serverErrorsFromPage = requireAtLeast(page, 1, "page");
+    return this;
+  }
+
+  /** Ends an outage ({@link #serverErrorsAlways()}, {@link #serverErrorsFromPage}). */
+  public UserScenario recovered() {
+    this.serverErrorsAlways = false;
+    this.serverErrorsFromPage = 0;
+    return this;
+  }
+
+  /**
+   * Every page (of each stream) answers 500 {@code count} times before it is served: a flaky API
+   * whose each page needs retries.
+   */
+  public UserScenario serverErrorsPerPage(int count) {
+    this.serverErrorsPerPage = requireAtLeast(count, 0, "count");
+    pageFailures.clear();
     return this;
   }
 
@@ -110,9 +140,9 @@ public final class UserScenario {
   /**
    * Applies one fault or setting written as text, as the command line and {@code
    * quarry.platform.simulator-faults} give it: {@code unauthorized}, {@code forbidden}, {@code
-   * server-errors} (every request) or {@code server-errors:N} (a burst of N), {@code
-   * rate-limited:N:SECONDS}, {@code repeat-marker:PAGE}, {@code cycle:PAGE}, {@code
-   * malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}.
+   * server-errors} (every request) or {@code server-errors:N} (a burst of N), {@code flaky:N} (each
+   * page fails N times first), {@code rate-limited:N:SECONDS}, {@code repeat-marker:PAGE}, {@code
+   * cycle:PAGE}, {@code malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}.
    *
    * @throws IllegalArgumentException naming the known faults, for any other text
    */
@@ -134,6 +164,10 @@ public final class UserScenario {
             return serverErrorsAlways();
           }
           return serverErrors(number(parts, 1));
+        }
+        case "flaky" -> {
+          arguments(parts, 1);
+          return serverErrorsPerPage(number(parts, 1));
         }
         case "rate-limited" -> {
           arguments(parts, 2);
@@ -162,7 +196,8 @@ public final class UserScenario {
               + fault
               + "': "
               + e.getMessage()
-              + "; known: unauthorized, forbidden, server-errors[:N], rate-limited:N:SECONDS,"
+              + "; known: unauthorized, forbidden, server-errors[:N], flaky:N,"
+              + " rate-limited:N:SECONDS,"
               + " repeat-marker:PAGE, cycle:PAGE, malformed:PAGE, huge:BYTES, pages:N");
     }
   }
@@ -216,8 +251,19 @@ public final class UserScenario {
     return forbidden;
   }
 
-  boolean takeServerError() {
-    return serverErrorsAlways || serverErrorsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0;
+  boolean takeServerError(String stream, Integer page) {
+    int from = serverErrorsFromPage;
+    if (serverErrorsAlways
+        || (from > 0 && page != null && page >= from)
+        || serverErrorsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return true;
+    }
+    int perPage = serverErrorsPerPage;
+    return perPage > 0
+        && pageFailures
+                .computeIfAbsent(stream + " " + page, key -> new AtomicInteger())
+                .getAndIncrement()
+            < perPage;
   }
 
   boolean takeRateLimit() {

@@ -156,6 +156,30 @@ class PlatformSimulatorTest {
   }
 
   @Test
+  void aFlakyUserFailsEachPageTheGivenTimesBeforeServingIt() {
+    simulator.faults(List.of("u1=flaky:2"));
+
+    assertThat(statuses("u1", 3)).containsExactly(500, 500, 200);
+    List<Integer> page2 = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      page2.add(get("/users/u1/posts?after=m-2", "t").statusCode());
+    }
+    assertThat(page2).containsExactly(500, 500, 200);
+    assertThat(get("/users/u1/ads", "t").statusCode()).as("each stream's pages").isEqualTo(500);
+  }
+
+  @Test
+  void anOutageFromAPageOnLastsUntilTheUserRecovers() {
+    simulator.user("u1").serverErrorsFromPage(3);
+
+    assertThat(get("/users/u1/posts?after=m-2", "t").statusCode()).isEqualTo(200);
+    assertThat(get("/users/u1/posts?after=m-3", "t").statusCode()).isEqualTo(500);
+    assertThat(get("/users/u1/posts?after=m-4", "t").statusCode()).isEqualTo(500);
+    simulator.user("u1").recovered();
+    assertThat(get("/users/u1/posts?after=m-3", "t").statusCode()).isEqualTo(200);
+  }
+
+  @Test
   void rateLimitingAnswers429WithRetryAfterThenServes() {
     simulator.user("u1").rateLimited(2, Duration.ofSeconds(3));
 
