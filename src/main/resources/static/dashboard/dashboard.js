@@ -246,8 +246,10 @@ function renderDeadLetters(letters, summaryOpen) {
       box.checked = checked.has(d.id);
       select.appendChild(box);
       actions.appendChild(actionButton('Replay', 'dead letter ' + d.id, async () => {
-        await post('/api/dead-letters/' + d.id + '/replay');
-        say('Replayed dead letter ' + d.id);
+        const result = await post('/api/dead-letters/' + d.id + '/replay');
+        say(result.replayed
+          ? 'Replayed dead letter ' + d.id + (result.detail ? ': ' + result.detail : '')
+          : 'Dead letter ' + d.id + ' was already handled');
       }));
       actions.appendChild(actionButton('Discard', 'dead letter ' + d.id, async () => {
         await post('/api/dead-letters/' + d.id + '/discard');
@@ -270,7 +272,10 @@ async function bulkDeadLetters(action) {
   try {
     const result = await post('/api/dead-letters/' + action, { ids });
     say(action + ': ' + result.done.length + ' done, ' + result.alreadyHandled.length + ' already handled'
-      + (result.unknown.length ? ', ' + result.unknown.length + ' unknown' : ''));
+      + (result.unknown.length ? ', ' + result.unknown.length + ' unknown' : '')
+      + (Object.keys(result.refused || {}).length
+        ? ', refused: ' + Object.entries(result.refused).map(([id, why]) => id + ' (' + why + ')').join('; ')
+        : ''));
     document.getElementById('dl-select-all').checked = false;
     await refresh();
   } catch (e) {

@@ -16,6 +16,8 @@ import java.time.Duration;
  * @param publishBatchSize scheduler messages published per confirm window
  * @param compressionThreshold payloads above this many bytes are gzip-compressed
  * @param staleChainAfter a chain still in progress after this long no longer blocks the next tick
+ * @param abandonedTickAfter a tick that gave no sign of life for this long (its instance died
+ *     during the fan-out) is closed as failed and its unsent users released to the next tick
  * @param redeliveries attempts after the first for a transient failure, inside the route
  * @param redeliveryDelay first redelivery delay, doubled each time
  * @param deadLetterRetries times a transient dead letter is re-queued before it is parked
@@ -29,6 +31,7 @@ public record MiningProperties(
     @Min(1) @Max(10_000) int publishBatchSize,
     @Min(1024) int compressionThreshold,
     @NotNull Duration staleChainAfter,
+    @NotNull Duration abandonedTickAfter,
     @Min(0) @Max(20) int redeliveries,
     @NotNull Duration redeliveryDelay,
     @Min(0) @Max(20) int deadLetterRetries) {}

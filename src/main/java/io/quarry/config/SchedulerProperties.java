@@ -22,6 +22,18 @@ public record SchedulerProperties(
     @NotNull Duration clusterCheckinInterval,
     boolean autoStartup) {
 
+  /** The configured instance id, or the host name. */
+  public String effectiveInstanceId() {
+    if (instanceId != null && !instanceId.isBlank()) {
+      return instanceId;
+    }
+    try {
+      return java.net.InetAddress.getLocalHost().getHostName();
+    } catch (java.net.UnknownHostException e) {
+      return System.getenv().getOrDefault("HOSTNAME", "quarry");
+    }
+  }
+
   /** The configured thread count, or one per processor. */
   public int effectiveThreadCount() {
     return threadCount > 0 ? threadCount : Runtime.getRuntime().availableProcessors();

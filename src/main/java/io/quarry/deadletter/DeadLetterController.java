@@ -62,9 +62,17 @@ public class DeadLetterController {
         .toList();
   }
 
+  /** {@code replayed} false: already handled; {@code detail}: what the replay set going. */
   @PostMapping("/{id}/replay")
   public Map<String, Object> replay(@PathVariable long id, Principal user) {
-    return Map.of("id", id, "replayed", deadLetters.replay(id, user.getName()));
+    DeadLetterService.Replay replay = deadLetters.replay(id, user.getName());
+    Map<String, Object> answer = new java.util.LinkedHashMap<>();
+    answer.put("id", id);
+    answer.put("replayed", replay.replayed());
+    if (replay.detail() != null) {
+      answer.put("detail", replay.detail());
+    }
+    return answer;
   }
 
   @PostMapping("/{id}/discard")
@@ -75,12 +83,16 @@ public class DeadLetterController {
   /** Several at once: {@code {"ids": [1, 2, 3]}}. */
   public record Selection(List<Long> ids) {}
 
-  /** What a bulk action did: the ids it handled, those already handled and those unknown. */
-  public record BulkResult(List<Long> done, List<Long> alreadyHandled, List<Long> unknown) {}
+  /**
+   * What a bulk action did: the ids it handled, those already handled, those unknown, and those it
+   * refused with the reason (a replay whose chain is being mined).
+   */
+  public record BulkResult(
+      List<Long> done, List<Long> alreadyHandled, List<Long> unknown, Map<Long, String> refused) {}
 
   @PostMapping("/replay")
   public BulkResult replayAll(@RequestBody Selection selection, Principal user) {
-    return bulk(selection, id -> deadLetters.replay(id, user.getName()));
+    return bulk(selection, id -> deadLetters.replay(id, user.getName()).replayed());
   }
 
   @PostMapping("/discard")
@@ -98,14 +110,22 @@ public class DeadLetterController {
     List<Long> done = new ArrayList<>();
     List<Long> handled = new ArrayList<>();
     List<Long> unknown = new ArrayList<>();
+    Map<Long, String> refused = new java.util.LinkedHashMap<>();
     for (long id : new LinkedHashSet<>(selection.ids())) {
       try {
         (action.test(id) ? done : handled).add(id);
       } catch (DeadLetterService.UnknownDeadLetterException e) {
         unknown.add(id);
+      } catch (DeadLetterService.ChainBusyException e) {
+        refused.put(id, e.getMessage());
       }
     }
-    return new BulkResult(done, handled, unknown);
+    return new BulkResult(done, handled, unknown, refused);
+  }
+
+  @ExceptionHandler(DeadLetterService.ChainBusyException.class)
+  ProblemDetail busy(DeadLetterService.ChainBusyException e) {
+    return ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, e.getMessage());
   }
 
   @ExceptionHandler(DeadLetterService.UnknownDeadLetterException.class)

@@ -113,10 +113,11 @@ public class DeadLetterPublisher {
         reason,
         names.deadLetterQueue(queue),
         transientFailure ? "a delayed retry" : "parking");
-    markChainFailed(queue, body, encoding, reason);
+    markChainFailed(queue, body, encoding, reason, !transientFailure);
   }
 
-  private void markChainFailed(String queue, byte[] body, String encoding, String reason) {
+  private void markChainFailed(
+      String queue, byte[] body, String encoding, String reason, boolean permanent) {
     if (!names.baseOf(queue).endsWith("-mining-queue") || body == null) {
       return;
     }
@@ -127,7 +128,7 @@ public class DeadLetterPublisher {
       return; // a malformed message belongs to no chain
     }
     try {
-      states.fail(message.userId(), message.stream(), message.runId(), truncate(reason));
+      states.fail(message.userId(), message.stream(), message.runId(), truncate(reason), permanent);
     } catch (RuntimeException databaseTrouble) {
       // The dead letter is out already; the chain stays in progress until it counts as stale
       // (quarry.mining.stale-chain-after), and then the next tick schedules the user again.

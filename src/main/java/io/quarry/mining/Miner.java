@@ -56,6 +56,7 @@ public class Miner {
   static final Duration LONGEST_WAIT = Duration.ofDays(1);
 
   private static final Logger log = LoggerFactory.getLogger(Miner.class);
+  private static final String REDELIVERY_HEADERS = "CamelRedeliver*";
   private static final long CONFIRM_TIMEOUT_MILLIS = 10_000;
 
   private final MiningStateRepository states;
@@ -101,7 +102,9 @@ public class Miner {
   /**
    * Takes up a message: drops it when it belongs to no chain of its run (an older run, or a
    * duplicate of a message whose pages were already mined), else prepares its chain. A chain that
-   * failed (its message was dead-lettered) resumes when that message comes back.
+   * failed (its message was dead-lettered) resumes when that message comes back, unless a later run
+   * took the chain over meanwhile: that run resumed from the chain's saved marker, and the message
+   * is dropped, logged and counted.
    */
   public void begin(MiningMessage message, Exchange exchange) {
     LogContext.put(exchange, message.userId(), message.stream(), message.runId());
@@ -110,12 +113,7 @@ public class Miner {
         || !("in_progress".equals(state.status()) || "failed".equals(state.status()))
         || !message.runId().equals(state.runId())
         || state.pagesMined() > message.pagesMined()) {
-      log.debug(
-          "Dropping stale mining message of user {} ({}), run {}",
-          message.userId(),
-          message.stream(),
-          message.runId());
-      metrics.counter("quarry.mining.messages.stale", "stream", message.stream()).increment();
+      dropStale(message, state);
       return;
     }
     Instant notBefore = waitsUntil(exchange.getMessage().getHeader(NOT_BEFORE));
@@ -137,11 +135,37 @@ public class Miner {
     // skipped for the whole run.
     boolean checkOldData = state.earlierItems();
     MiningChain chain =
-        new MiningChain(message, state.externalId(), token, state.seenMarkers(), checkOldData);
+        new MiningChain(
+            message,
+            state.externalId(),
+            token,
+            state.seenMarkers(),
+            checkOldData,
+            state.chainStartedAt());
     if (token == null) {
       chain.stop(StopReason.NO_TOKEN, "user has no access token");
     }
     exchange.setProperty(CHAIN, chain);
+  }
+
+  private void dropStale(MiningMessage message, MiningStateRepository.ChainState state) {
+    metrics.counter("quarry.mining.messages.stale", "stream", message.stream()).increment();
+    if (state != null && !message.runId().equals(state.runId())) {
+      log.info(
+          "Dropping a mining message of user {} ({}) of run {}: run {} took the chain over"
+              + " (now {}), resuming it from the chain's saved marker",
+          message.userId(),
+          message.stream(),
+          message.runId(),
+          state.runId(),
+          state.status());
+      return;
+    }
+    log.debug(
+        "Dropping stale mining message of user {} ({}), run {}: its pages were mined already",
+        message.userId(),
+        message.stream(),
+        message.runId());
   }
 
   /** The loop condition: another page for this message? */
@@ -191,11 +215,14 @@ public class Miner {
       chain.stop(StopReason.UNAUTHORIZED, "HTTP " + e.status());
       return;
     }
+    // The in-route redeliveries are a budget per page: Camel counts them on the exchange, which
+    // lives for the whole message, so a page that needed retries must not spend the next page's.
+    exchange.getIn().removeHeaders(REDELIVERY_HEADERS);
     List<JsonNode> items = page.items();
     if (!items.isEmpty()
         && chain.checkOldData()
         && rawItems.allStoredBefore(
-            message.userId(), message.stream(), message.runId(), ids(items))) {
+            message.userId(), message.stream(), chain.chainStartedAt(), ids(items))) {
       chain.stop(StopReason.NO_NEW_DATA, null);
       return;
     }

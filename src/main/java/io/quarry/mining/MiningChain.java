@@ -3,6 +3,7 @@ package io.quarry.mining;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.quarry.mining.MiningStateRepository.StopReason;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -20,6 +21,7 @@ public final class MiningChain {
   private final String token;
   private final Set<String> seenBefore;
   private final boolean checkOldData;
+  private final Instant chainStartedAt;
   private final List<String> fetchedMarkers = new ArrayList<>();
   private final List<DataBatch.PageItems> fetchedPages = new ArrayList<>();
   private String marker;
@@ -33,7 +35,7 @@ public final class MiningChain {
   private Duration delay;
 
   MiningChain(MiningMessage message, String externalId, String token, List<String> seenMarkers) {
-    this(message, externalId, token, seenMarkers, true);
+    this(message, externalId, token, seenMarkers, true, Instant.EPOCH);
   }
 
   MiningChain(
@@ -41,9 +43,11 @@ public final class MiningChain {
       String externalId,
       String token,
       List<String> seenMarkers,
-      boolean checkOldData) {
+      boolean checkOldData,
+      Instant chainStartedAt) {
     this.message = message;
     this.checkOldData = checkOldData;
+    this.chainStartedAt = chainStartedAt;
     this.externalId = externalId;
     this.token = token;
     this.seenBefore = new HashSet<>(seenMarkers);
@@ -71,6 +75,11 @@ public final class MiningChain {
    */
   boolean checkOldData() {
     return checkOldData;
+  }
+
+  /** When the chain began: items stored since are its own, never old data. */
+  Instant chainStartedAt() {
+    return chainStartedAt;
   }
 
   public String marker() {

@@ -6,6 +6,8 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
+import java.lang.management.ManagementFactory;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,15 +17,20 @@ import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.boot.context.event.ApplicationReadyEvent;
+import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 /**
- * A stream's scheduler tick: opens a run record, and once the active users have been read, claims
- * the users whose previous chain is over (the overlap guard, committed before anything is sent, so
- * a miner always finds the chain of the message it receives) and publishes one mining message per
+ * A stream's scheduler tick: opens a run record, releases the users of ticks that died before they
+ * published (see {@link #releaseAbandoned}), and once the active users have been read, claims the
+ * users whose previous chain is over (the overlap guard, committed before anything is sent, so a
+ * miner always finds the chain of the message it receives) and publishes one mining message per
  * user in confirmed batches ({@link BatchPublisher}: one confirm wait per batch, no per-message
- * correlation). If publishing fails, the users whose messages did not go out are released (marked
- * failed with the reason) and the run is recorded as failed.
+ * correlation). A chain the previous run left incomplete resumes at its saved marker. After each
+ * confirmed batch the run records how far it got, which is also its sign of life. If publishing
+ * fails, the users whose messages did not go out are released (marked failed with the reason) and
+ * the run is recorded as failed.
  */
 @Component
 public class MiningScheduler {
@@ -40,6 +47,7 @@ public class MiningScheduler {
   private final BusNames names;
   private final QuarryProperties properties;
   private final MeterRegistry metrics;
+  private final String instance;
 
   public MiningScheduler(
       MiningStateRepository states,
@@ -54,13 +62,56 @@ public class MiningScheduler {
     this.names = names;
     this.properties = properties;
     this.metrics = metrics;
+    this.instance =
+        properties.scheduler() == null ? "unknown" : properties.scheduler().effectiveInstanceId();
   }
 
   /** Opens the run record; the run id goes on as an exchange property. */
   public void startRun(@Header(STREAM) String stream, Exchange exchange) {
     UUID runId = UUID.randomUUID();
-    states.startRun(runId, stream);
+    states.startRun(runId, stream, instance);
     exchange.setProperty(RUN_ID, runId);
+  }
+
+  /**
+   * Closes the stream's ticks that stopped giving signs of life ({@code
+   * quarry.mining.abandoned-tick-after}: their instance died between claim and publish) and
+   * releases their users whose message never went out, so that this tick schedules them again.
+   */
+  public void releaseAbandoned(@Header(STREAM) String stream) {
+    report(states.releaseAbandoned(stream, properties.mining().abandonedTickAfter()));
+  }
+
+  /**
+   * At start-up: the ticks an earlier life of this instance left running (it was killed during a
+   * tick) can publish no more; their unsent users are released at once rather than after {@code
+   * abandoned-tick-after}.
+   */
+  @EventListener(ApplicationReadyEvent.class)
+  public void releaseTicksOfEarlierLife() {
+    Instant startedAt = Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime());
+    try {
+      report(states.releaseRunsOfEarlierLife(instance, startedAt));
+    } catch (RuntimeException databaseTrouble) {
+      log.warn(
+          "Could not close the ticks an earlier life of instance {} left running ({}); the next"
+              + " tick of each stream closes them after quarry.mining.abandoned-tick-after",
+          instance,
+          databaseTrouble.toString());
+    }
+  }
+
+  private void report(List<MiningStateRepository.AbandonedRun> runs) {
+    for (MiningStateRepository.AbandonedRun run : runs) {
+      metrics.counter("quarry.scheduler.ticks.abandoned").increment();
+      log.warn(
+          "Closed run {} of instance {} as failed: it stopped during its fan-out; {} users had been"
+              + " published, {} are released to the next tick",
+          run.runId(),
+          run.instance(),
+          run.published(),
+          run.released());
+    }
   }
 
   /** Fans the users read by the route out to the mining queue; returns the run's figures. */
@@ -74,39 +125,55 @@ public class MiningScheduler {
     int limit = properties.streams().get(stream).pageSize();
     String queue = names.miningQueue(stream);
     // Claim first and commit, so a miner that receives a message finds its chain in progress.
-    List<Long> claimed = states.claim(stream, runId, users, mining.staleChainAfter());
+    List<MiningStateRepository.Claim> claimed =
+        states.claim(stream, runId, users, mining.staleChainAfter());
+    if (!states.alive(runId)) {
+      throw new AbandonedTickException(runId);
+    }
     List<ConfirmedPublisher.Outgoing> batch = new ArrayList<>(mining.publishBatchSize());
     int sent = 0;
+    int resumed = 0;
     try {
-      for (Long user : claimed) {
+      for (MiningStateRepository.Claim claim : claimed) {
         MiningMessage message =
-            MiningMessage.first(stream, user, runId, limit, mining.consecutiveBatchRepeatsLimit());
+            MiningMessage.first(
+                    stream, claim.userId(), runId, limit, mining.consecutiveBatchRepeatsLimit())
+                .continueAt(claim.marker(), 0, 0, 0);
+        if (claim.resumed()) {
+          resumed++;
+        }
         batch.add(new ConfirmedPublisher.Outgoing("", queue, codec.write(message)));
         if (batch.size() == mining.publishBatchSize()) {
-          publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
-          sent += batch.size();
-          batch.clear();
+          sent = publish(batch, runId, sent, claim.userId());
         }
       }
       if (!batch.isEmpty()) {
-        publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
-        sent += batch.size();
+        sent = publish(batch, runId, sent, claimed.get(claimed.size() - 1).userId());
       }
     } catch (RuntimeException e) {
       // Users whose message did not go out must not block the next tick.
-      states.releaseUnsent(stream, runId, claimed.subList(sent, claimed.size()), e.getMessage());
+      states.releaseUnsent(
+          stream,
+          runId,
+          claimed.subList(sent, claimed.size()).stream()
+              .map(MiningStateRepository.Claim::userId)
+              .toList(),
+          e.getMessage());
       throw e;
     }
     int skipped = users.size() - claimed.size();
-    states.finishRun(runId, users.size(), claimed.size(), skipped);
+    states.finishRun(runId, users.size(), claimed.size(), resumed, skipped);
     metrics.counter("quarry.scheduler.users.scheduled", "stream", stream).increment(claimed.size());
+    metrics.counter("quarry.scheduler.users.resumed", "stream", stream).increment(resumed);
     metrics.counter("quarry.scheduler.users.skipped", "stream", stream).increment(skipped);
     log.info(
-        "{} run {}: {} active users, {} scheduled, {} skipped (chain still in progress)",
+        "{} run {}: {} active users, {} scheduled ({} resuming an interrupted chain), {} skipped"
+            + " (chain still in progress)",
         stream,
         runId,
         users.size(),
         claimed.size(),
+        resumed,
         skipped);
     return Map.of(
         "runId",
@@ -117,8 +184,39 @@ public class MiningScheduler {
         users.size(),
         "scheduled",
         claimed.size(),
+        "resumed",
+        resumed,
         "skipped",
         skipped);
+  }
+
+  /**
+   * Publishes a batch, waits for its confirms, and records the run's progress (the last user it
+   * published, in claim order) as its sign of life; returns the messages sent so far.
+   */
+  private int publish(
+      List<ConfirmedPublisher.Outgoing> batch, UUID runId, int sentBefore, long lastUser) {
+    publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
+    int sent = sentBefore + batch.size();
+    batch.clear();
+    if (!states.published(runId, sent, lastUser)) {
+      throw new AbandonedTickException(runId);
+    }
+    return sent;
+  }
+
+  /**
+   * The run was closed as abandoned while it published (it fell silent for longer than {@code
+   * abandoned-tick-after}, and another tick released its unsent users): it stops.
+   */
+  static final class AbandonedTickException extends IllegalStateException {
+    AbandonedTickException(UUID runId) {
+      super(
+          "run "
+              + runId
+              + " was closed as abandoned while it published (silent longer than"
+              + " quarry.mining.abandoned-tick-after); its remaining users go to the next tick");
+    }
   }
 
   /** Records a failed tick (the user list could not be read or the messages not published). */

@@ -2,8 +2,6 @@ package io.quarry.scheduling;
 
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.SchedulerProperties;
-import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.util.Properties;
 import org.apache.camel.component.quartz.QuartzComponent;
 import org.apache.camel.spi.ComponentCustomizer;
@@ -25,7 +23,7 @@ public class QuartzConfig {
     SchedulerProperties scheduler = properties.scheduler();
     return factory -> {
       Properties quartz = new Properties();
-      quartz.setProperty("org.quartz.scheduler.instanceId", instanceId(scheduler));
+      quartz.setProperty("org.quartz.scheduler.instanceId", scheduler.effectiveInstanceId());
       quartz.setProperty("org.quartz.scheduler.skipUpdateCheck", "true");
       quartz.setProperty("org.quartz.jobStore.isClustered", "true");
       quartz.setProperty(
@@ -60,16 +58,5 @@ public class QuartzConfig {
               component.setAutoStartScheduler(properties.scheduler().autoStartup());
               component.setPrefixJobNameWithEndpointId(false);
             });
-  }
-
-  static String instanceId(SchedulerProperties scheduler) {
-    if (scheduler.instanceId() != null && !scheduler.instanceId().isBlank()) {
-      return scheduler.instanceId();
-    }
-    try {
-      return InetAddress.getLocalHost().getHostName();
-    } catch (UnknownHostException e) {
-      return System.getenv().getOrDefault("HOSTNAME", "quarry");
-    }
   }
 }

@@ -1,6 +1,7 @@
 package io.quarry.storage;
 
 import io.quarry.mining.InvalidMessageException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -57,7 +58,7 @@ public class RawItemRepository {
           left join lateral (
                select true as found from raw_item r
                 where r.user_id = :user and r.stream = :stream and r.item_id = i.id
-                  and r.run_id is distinct from :run
+                  and r.stored_at < :since
                 limit 1) as earlier on true
          where earlier.found is null)
       """;
@@ -167,16 +168,17 @@ public class RawItemRepository {
   }
 
   /**
-   * True when every id was already stored by an earlier run (incremental mining stops there). Items
-   * this run stored itself do not count: a page fetched again after a redelivery is not old data.
-   * Stops at the first id not stored before (the usual case: new data). Each id is looked up by the
-   * whole primary key, as in {@link #INSERT_NEW}: as a {@code not exists}, the generic plan read
-   * every item the user had ever stored in the stream, for every page.
+   * True when every id was already stored before {@code since}, the start of the user's chain
+   * (incremental mining stops there). Items the chain stored itself do not count: a page fetched
+   * again after a redelivery, or by a run that resumed the chain, is not old data. Stops at the
+   * first id not stored before (the usual case: new data). Each id is looked up by the whole
+   * primary key, as in {@link #INSERT_NEW}: as a {@code not exists}, the generic plan read every
+   * item the user had ever stored in the stream, for every page.
    */
-  public boolean allStoredBefore(long userId, String stream, UUID runId, List<String> ids) {
+  public boolean allStoredBefore(long userId, String stream, Instant since, List<String> ids) {
     return Boolean.TRUE.equals(
         jdbc.sql(ALL_STORED_BEFORE)
-            .param("run", runId)
+            .param("since", java.sql.Timestamp.from(since))
             .param("user", userId)
             .param("stream", stream)
             .param("ids", ids.toArray(String[]::new))

@@ -388,7 +388,7 @@ class DashboardApiIT {
       try {
         List<Future<Boolean>> replays = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
-          replays.add(callers.submit(() -> deadLetterService.replay(letter, "admin")));
+          replays.add(callers.submit(() -> deadLetterService.replay(letter, "admin").replayed()));
         }
         int replayed = 0;
         for (Future<Boolean> replay : replays) {

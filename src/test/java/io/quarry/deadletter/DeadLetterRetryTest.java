@@ -68,7 +68,18 @@ class DeadLetterRetryTest {
             "0 0 0 1 1 ? 2099", "/users/{userId}/posts", 100, 3, false, List.of("raw-storage"), 0);
     MiningProperties mining =
         new MiningProperties(
-            1, 10, 1, 5, 100, 500, 65536, Duration.ofHours(1), 1, Duration.ofMillis(10), RETRIES);
+            1,
+            10,
+            1,
+            5,
+            100,
+            500,
+            65536,
+            Duration.ofHours(1),
+            Duration.ofMinutes(2),
+            1,
+            Duration.ofMillis(10),
+            RETRIES);
     return new QuarryProperties(
         "qa", null, null, null, null, Map.of("posts", posts), null, Map.of(), null, null, mining);
   }

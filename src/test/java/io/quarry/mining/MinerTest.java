@@ -32,6 +32,7 @@ import io.quarry.storage.DataTopicPublisher;
 import io.quarry.storage.RawItemRepository;
 import io.quarry.support.TestProperties;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -53,6 +54,7 @@ import org.mockito.InOrder;
 class MinerTest {
 
   private static final long USER = 42;
+  private static final Instant CHAIN_STARTED = Instant.parse("2026-12-01T10:00:00Z");
   private final UUID run = UUID.randomUUID();
   private final MiningStateRepository states = mock(MiningStateRepository.class);
   private final TokenCipher cipher = mock(TokenCipher.class);
@@ -94,7 +96,8 @@ class MinerTest {
                     List.of(),
                     "ext",
                     new byte[] {1},
-                    earlierItems)));
+                    earlierItems,
+                    CHAIN_STARTED)));
     when(cipher.decrypt(any())).thenReturn("token");
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     exchange.getMessage().setHeaders(new HashMap<>(headers));
@@ -202,6 +205,82 @@ class MinerTest {
     assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
     assertThat(published().earlierItems()).isTrue();
     order.verify(states).finish(any(), eq(StopReason.NO_NEW_DATA), any());
+    // "old" means stored before the chain began, so a resumed chain's own items never stop it
+    verify(rawItems, org.mockito.Mockito.times(2))
+        .allStoredBefore(eq(USER), eq("posts"), eq(CHAIN_STARTED), any());
+  }
+
+  @Test
+  void aPageThatNeededRedeliveriesLeavesTheNextPageTheWholeBudget() {
+    pages(2);
+    Miner miner = miner(5, false);
+    Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+    when(states.chainState(USER, "posts"))
+        .thenReturn(
+            Optional.of(
+                new ChainState(
+                    "in_progress",
+                    run,
+                    0,
+                    List.of(),
+                    "ext",
+                    new byte[] {1},
+                    false,
+                    CHAIN_STARTED)));
+    when(cipher.decrypt(any())).thenReturn("token");
+    miner.begin(first(), exchange);
+    // what Camel's error handler leaves on the exchange after two redeliveries of page 1
+    exchange.getIn().setHeader(Exchange.REDELIVERY_COUNTER, 2);
+    exchange.getIn().setHeader(Exchange.REDELIVERED, true);
+    exchange.getIn().setHeader(Exchange.REDELIVERY_MAX_COUNTER, 3);
+    miner.fetchPage(exchange);
+
+    assertThat(exchange.getIn().getHeaders())
+        .doesNotContainKeys(
+            Exchange.REDELIVERY_COUNTER, Exchange.REDELIVERED, Exchange.REDELIVERY_MAX_COUNTER);
+  }
+
+  @Test
+  void aMessageOfARunThatAnotherRunTookOverIsDroppedAndCounted() {
+    UUID takenOverBy = UUID.randomUUID();
+    when(states.chainState(USER, "posts"))
+        .thenReturn(
+            Optional.of(
+                new ChainState(
+                    "in_progress",
+                    takenOverBy,
+                    0,
+                    List.of(),
+                    "ext",
+                    new byte[] {1},
+                    true,
+                    CHAIN_STARTED)));
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    QuarryProperties properties = TestProperties.posts(5, false, 65536);
+    Miner miner =
+        new Miner(
+            states,
+            cipher,
+            rawItems,
+            platform,
+            publisher,
+            new MiningMessageCodec(new ObjectMapper().findAndRegisterModules(), properties),
+            dataTopic,
+            new BusNames("qa"),
+            properties,
+            meters);
+    Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+    miner.begin(first().continueAt("m6", 0, 5, 10), exchange);
+
+    assertThat(exchange.getProperty(Miner.CHAIN)).isNull();
+    assertThat(miner.wantsAnotherPage(exchange)).isFalse();
+    miner.end(exchange);
+    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(states, never()).progress(any(), any());
+    verify(states, never()).finish(any(), any(), any());
+    verify(states, never()).resume(anyLong(), anyString(), any());
+    assertThat(meters.counter("quarry.mining.messages.stale", "stream", "posts").count())
+        .isEqualTo(1);
   }
 
   @Test
@@ -302,7 +381,9 @@ class MinerTest {
   void aUserWithoutATokenHasItsChainStoppedWithoutAsking() {
     when(states.chainState(USER, "posts"))
         .thenReturn(
-            Optional.of(new ChainState("in_progress", run, 0, List.of(), "ext", null, false)));
+            Optional.of(
+                new ChainState(
+                    "in_progress", run, 0, List.of(), "ext", null, false, CHAIN_STARTED)));
     Miner miner = miner(5, false);
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     miner.begin(first(), exchange);

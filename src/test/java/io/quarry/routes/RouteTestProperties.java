@@ -24,7 +24,18 @@ final class RouteTestProperties {
             0);
     MiningProperties mining =
         new MiningProperties(
-            1, 10, 1, 5, 100, 500, 65536, Duration.ofHours(1), 1, Duration.ofMillis(10), 0);
+            1,
+            10,
+            1,
+            5,
+            100,
+            500,
+            65536,
+            Duration.ofHours(1),
+            Duration.ofMinutes(2),
+            1,
+            Duration.ofMillis(10),
+            0);
     return new QuarryProperties(
         "qa", null, null, null, null, Map.of(name, stream), null, Map.of(), null, null, mining);
   }

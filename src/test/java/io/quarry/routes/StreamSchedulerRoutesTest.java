@@ -59,6 +59,7 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
 
     sql.assertIsSatisfied();
     verify(scheduler).startRun(eq("posts"), any());
+    verify(scheduler).releaseAbandoned("posts");
     @SuppressWarnings("unchecked")
     ArgumentCaptor<List<Map<String, Object>>> read = ArgumentCaptor.forClass(List.class);
     verify(scheduler).fanOut(read.capture(), eq("posts"), any());

@@ -47,9 +47,9 @@ class RawItemPlansIT {
     String plan =
         genericPlan(
             RawItemRepository.ALL_STORED_BEFORE,
-            List.of("user", "stream", "run", "ids"),
-            "bigint, text, uuid, text[]",
-            "1, 'posts', null, '{a}'");
+            List.of("user", "stream", "since", "ids"),
+            "bigint, text, timestamptz, text[]",
+            "1, 'posts', now(), '{a}'");
     assertThat(plan)
         .matches(ITEM_LOOKED_UP_BY_KEY)
         .doesNotContain("Hash")

@@ -14,6 +14,7 @@ import io.quarry.notification.EmailRepository;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -343,18 +344,23 @@ class SubscribersIT {
   }
 
   @Test
-  void onlyItemsOfAnEarlierRunCountAsStoredBefore() {
+  void onlyItemsStoredBeforeTheChainBeganCountAsStoredBefore() {
     long user = users.upsert("subscribers-it-6", "token");
-    UUID earlier = UUID.randomUUID();
-    UUID now = UUID.randomUUID();
-    subscribers.rawStorage(received(DataBatch.of("posts", user, earlier, 1, items("f", 3, 1))));
-    subscribers.rawStorage(received(DataBatch.of("posts", user, now, 1, items("g", 3, 1))));
-    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "f-1", "f-2"))).isTrue();
-    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "f-0"))).isTrue();
-    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "g-1"))).isFalse();
-    assertThat(rawItems.allStoredBefore(user, "posts", now, List.of("f-0", "new"))).isFalse();
-    assertThat(rawItems.allStoredBefore(user, "posts", earlier, List.of("f-0"))).isFalse();
-    assertThat(rawItems.allStoredBefore(user, "ads", now, List.of("f-0"))).isFalse();
+    subscribers.rawStorage(
+        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("f", 3, 1))));
+    Instant chainBegan = jdbc.sql("select clock_timestamp()").query(Instant.class).single();
+    // The chain's own items (stored by its run, or by an earlier run of the chain it resumed).
+    subscribers.rawStorage(
+        received(DataBatch.of("posts", user, UUID.randomUUID(), 1, items("g", 3, 1))));
+    assertThat(rawItems.allStoredBefore(user, "posts", chainBegan, List.of("f-0", "f-1", "f-2")))
+        .isTrue();
+    assertThat(rawItems.allStoredBefore(user, "posts", chainBegan, List.of("f-0", "f-0"))).isTrue();
+    assertThat(rawItems.allStoredBefore(user, "posts", chainBegan, List.of("f-0", "g-1")))
+        .isFalse();
+    assertThat(rawItems.allStoredBefore(user, "posts", chainBegan, List.of("f-0", "new")))
+        .isFalse();
+    assertThat(rawItems.allStoredBefore(user, "posts", chainBegan, List.of("g-0"))).isFalse();
+    assertThat(rawItems.allStoredBefore(user, "ads", chainBegan, List.of("f-0"))).isFalse();
   }
 
   /** Items like the simulator's: newest first, {@code hours} apart from 2025-03-01 12:00 UTC. */

@@ -43,6 +43,7 @@ public final class TestProperties {
             500,
             compressionThreshold,
             Duration.ofHours(1),
+            Duration.ofMinutes(2),
             1,
             Duration.ofMillis(10),
             0);

@@ -10,8 +10,9 @@ import org.springframework.stereotype.Component;
 
 /**
  * One scheduler per stream: a clustered Quartz tick (cron from {@code quarry.streams.<s>.schedule},
- * a missed tick fires once) reads the active users with camel-sql and, only if that read succeeds,
- * fans them out as one mining message per user. A failed read sends nothing and marks the run
+ * a missed tick fires once) releases the users of earlier ticks that died before publishing, reads
+ * the active users with camel-sql and, only if that read succeeds, fans them out as one mining
+ * message per user (resuming interrupted chains). A failed read sends nothing and marks the run
  * failed.
  */
 @Component
@@ -50,6 +51,7 @@ public class StreamSchedulerRoutes extends RouteBuilder {
                 LogContext.put(
                     exchange, null, stream, exchange.getProperty(MiningScheduler.RUN_ID)))
         .doTry()
+        .bean(MiningScheduler.class, "releaseAbandoned")
         .to("sql:classpath:sql/active-users.sql")
         .bean(MiningScheduler.class, "fanOut")
         .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)")
