@@ -10,7 +10,7 @@ public class TopologyFailureAnalyzer extends AbstractFailureAnalyzer<TopologyMis
   protected FailureAnalysis analyze(Throwable rootFailure, TopologyMismatchException cause) {
     return new FailureAnalysis(
         cause.getMessage(),
-        "Quarry declares every queue durable with a dead-letter exchange (ARCHITECTURE.md §2). "
+        "Quarry declares every queue durable with a dead-letter exchange (docs/architecture.md). "
             + "A queue made by hand or by an older version must be drained and deleted first.",
         cause);
   }
