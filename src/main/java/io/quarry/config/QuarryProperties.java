@@ -12,6 +12,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.hibernate.validator.constraints.time.DurationMin;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.NestedConfigurationProperty;
 import org.springframework.validation.annotation.Validated;
@@ -142,6 +143,9 @@ public record QuarryProperties(
    * @param tls connect with {@code sslmode=verify-full} (certificate and host name verified)
    * @param poolSize maximum connections in the pool (Quartz needs its threads + 3)
    * @param connectTimeout how long a caller waits for a connection before failing
+   * @param probeInterval how often a background probe borrows a connection for readiness
+   * @param probeTimeout readiness is DOWN once a probe has failed or been in flight longer than
+   *     this
    */
   public record Database(
       @NotBlank String host,
@@ -156,7 +160,9 @@ public record QuarryProperties(
           String schema,
       boolean tls,
       @Min(2) @Max(200) int poolSize,
-      @NotNull Duration connectTimeout) {
+      @NotNull Duration connectTimeout,
+      @NotNull @DurationMin(millis = 100) Duration probeInterval,
+      @NotNull @DurationMin(seconds = 1) Duration probeTimeout) {
 
     @Override
     public String toString() {

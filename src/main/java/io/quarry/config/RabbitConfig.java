@@ -38,6 +38,8 @@ public class RabbitConfig {
     factory.setPublisherConfirmType(CachingConnectionFactory.ConfirmType.CORRELATED);
     factory.setPublisherReturns(true);
     factory.setChannelCacheSize(32);
+    // Spring hands this factory the event publisher and it passes it on to its publisher factory,
+    // so the broker's blocked notices of both connections reach BrokerPublishing (readiness).
     return factory;
   }
 

@@ -34,6 +34,7 @@ class ConfigurationValidationTest {
         "quarry.database.schema | Robert'); drop table | quarry.database.schema | lower-case SQL identifier | QUARRY_DATABASE_SCHEMA",
         "quarry.platform.base-url | '' | quarry.platform.base-url | must not be null | QUARRY_PLATFORM_BASE_URL",
         "quarry.database.pool-size | many | quarry.database.pool-size | cannot be read | QUARRY_DATABASE_POOL_SIZE",
+        "quarry.database.probe-timeout | 500ms | quarry.database.probe-timeout | longer than or equal to 1 second | QUARRY_DATABASE_PROBE_TIMEOUT",
       })
   void aWrongValueStopsStartUpNamingTheKey(
       String key,
