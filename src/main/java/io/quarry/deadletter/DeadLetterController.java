@@ -116,15 +116,15 @@ public class DeadLetterController {
         (action.test(id) ? done : handled).add(id);
       } catch (DeadLetterService.UnknownDeadLetterException e) {
         unknown.add(id);
-      } catch (DeadLetterService.ChainBusyException e) {
+      } catch (DeadLetterService.ReplayRefusedException e) {
         refused.put(id, e.getMessage());
       }
     }
     return new BulkResult(done, handled, unknown, refused);
   }
 
-  @ExceptionHandler(DeadLetterService.ChainBusyException.class)
-  ProblemDetail busy(DeadLetterService.ChainBusyException e) {
+  @ExceptionHandler(DeadLetterService.ReplayRefusedException.class)
+  ProblemDetail refused(DeadLetterService.ReplayRefusedException e) {
     return ProblemDetail.forStatusAndDetail(HttpStatus.CONFLICT, e.getMessage());
   }
 

@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 import org.springframework.amqp.core.Message;
 import org.springframework.amqp.core.MessageDeliveryMode;
 import org.springframework.amqp.core.MessageProperties;
+import org.springframework.dao.DataIntegrityViolationException;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -70,8 +71,8 @@ public class DeadLetterService {
    * letter failed (a later run resumed the chain past it) count as old data, so such a chain ends
    * at once with {@code no_new_data} instead of mining them twice.
    *
-   * @throws ChainBusyException when the letter's chain is in progress: nothing is done, the letter
-   *     stays parked
+   * @throws ReplayRefusedException when the letter's chain is in progress, or its user no longer
+   *     exists: nothing is done, the letter stays parked
    */
   public Replay replay(long id, String user) {
     DeadLetterRepository.Parked letter =
@@ -89,8 +90,23 @@ public class DeadLetterService {
     }
     UUID run = UUID.randomUUID();
     // Committed before the message goes out, so the miner finds the chain of the run it receives.
-    if (!chains.reopenAt(mining, run)) {
-      throw new ChainBusyException(mining);
+    boolean reopened;
+    try {
+      reopened = chains.reopenAt(mining, run);
+    } catch (DataIntegrityViolationException noSuchUser) {
+      throw new ReplayRefusedException(
+          "user "
+              + mining.userId()
+              + " no longer exists: there is nothing to mine; discard the letter");
+    }
+    if (!reopened) {
+      throw new ReplayRefusedException(
+          "the "
+              + mining.stream()
+              + " chain of user "
+              + mining.userId()
+              + " is being mined by another run, which goes on from its own saved marker; nothing"
+              + " was replayed: replay this letter once that run has ended, or discard it");
     }
     MiningMessage resumed =
         new MiningMessage(
@@ -200,16 +216,10 @@ public class DeadLetterService {
     }
   }
 
-  /** The letter's chain is being mined: replaying it now would race that run. */
-  public static class ChainBusyException extends RuntimeException {
-    public ChainBusyException(MiningMessage letter) {
-      super(
-          "the "
-              + letter.stream()
-              + " chain of user "
-              + letter.userId()
-              + " is being mined by another run, which goes on from its own saved marker; nothing"
-              + " was replayed: replay this letter once that run has ended, or discard it");
+  /** The letter cannot be replayed now (its chain is being mined, or its user is gone). */
+  public static class ReplayRefusedException extends RuntimeException {
+    public ReplayRefusedException(String reason) {
+      super(reason);
     }
   }
 }

@@ -27,10 +27,10 @@ import org.springframework.stereotype.Component;
  * users whose previous chain is over (the overlap guard, committed before anything is sent, so a
  * miner always finds the chain of the message it receives) and publishes one mining message per
  * user in confirmed batches ({@link BatchPublisher}: one confirm wait per batch, no per-message
- * correlation). A chain the previous run left incomplete resumes at its saved marker. After each
- * confirmed batch the run records how far it got, which is also its sign of life. If publishing
- * fails, the users whose messages did not go out are released (marked failed with the reason) and
- * the run is recorded as failed.
+ * correlation). A chain the previous run left incomplete resumes at its saved marker. At most once
+ * a second, after a confirmed batch, the run records how far it got, which is also its sign of
+ * life. If publishing fails, the users whose messages did not go out are released (marked failed
+ * with the reason) and the run is recorded as failed.
  */
 @Component
 public class MiningScheduler {
@@ -40,6 +40,7 @@ public class MiningScheduler {
 
   private static final Logger log = LoggerFactory.getLogger(MiningScheduler.class);
   private static final long CONFIRM_TIMEOUT_MILLIS = 30_000;
+  private static final long PROGRESS_EVERY_NANOS = 1_000_000_000L;
 
   private final MiningStateRepository states;
   private final BatchPublisher publisher;
@@ -131,7 +132,7 @@ public class MiningScheduler {
       throw new AbandonedTickException(runId);
     }
     List<ConfirmedPublisher.Outgoing> batch = new ArrayList<>(mining.publishBatchSize());
-    int sent = 0;
+    Progress progress = new Progress(runId);
     int resumed = 0;
     try {
       for (MiningStateRepository.Claim claim : claimed) {
@@ -144,18 +145,18 @@ public class MiningScheduler {
         }
         batch.add(new ConfirmedPublisher.Outgoing("", queue, codec.write(message)));
         if (batch.size() == mining.publishBatchSize()) {
-          sent = publish(batch, runId, sent, claim.userId());
+          publish(batch, progress, claim.userId());
         }
       }
       if (!batch.isEmpty()) {
-        sent = publish(batch, runId, sent, claimed.get(claimed.size() - 1).userId());
+        publish(batch, progress, claimed.get(claimed.size() - 1).userId());
       }
     } catch (RuntimeException e) {
       // Users whose message did not go out must not block the next tick.
       states.releaseUnsent(
           stream,
           runId,
-          claimed.subList(sent, claimed.size()).stream()
+          claimed.subList(progress.sent, claimed.size()).stream()
               .map(MiningStateRepository.Claim::userId)
               .toList(),
           e.getMessage());
@@ -190,19 +191,34 @@ public class MiningScheduler {
         skipped);
   }
 
-  /**
-   * Publishes a batch, waits for its confirms, and records the run's progress (the last user it
-   * published, in claim order) as its sign of life; returns the messages sent so far.
-   */
-  private int publish(
-      List<ConfirmedPublisher.Outgoing> batch, UUID runId, int sentBefore, long lastUser) {
-    publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
-    int sent = sentBefore + batch.size();
-    batch.clear();
-    if (!states.published(runId, sent, lastUser)) {
-      throw new AbandonedTickException(runId);
+  /** How far a tick's fan-out got: messages confirmed, and when that was last recorded. */
+  private static final class Progress {
+    final UUID runId;
+    int sent;
+    long recordedAt = System.nanoTime();
+
+    Progress(UUID runId) {
+      this.runId = runId;
     }
-    return sent;
+  }
+
+  /**
+   * Publishes a batch and waits for its confirms; then, at most once a second, records the run's
+   * progress (the last user it published, in claim order) as its sign of life. A record per batch
+   * cost about 3% of a 100,000-user tick; a coarser one only widens the batch "in flight" that a
+   * dead tick's recovery releases, whose messages are then dropped as stale or resume their chain.
+   */
+  private void publish(List<ConfirmedPublisher.Outgoing> batch, Progress progress, long lastUser) {
+    publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
+    progress.sent += batch.size();
+    batch.clear();
+    long now = System.nanoTime();
+    if (now - progress.recordedAt >= PROGRESS_EVERY_NANOS) {
+      progress.recordedAt = now;
+      if (!states.published(progress.runId, progress.sent, lastUser)) {
+        throw new AbandonedTickException(progress.runId);
+      }
+    }
   }
 
   /**

@@ -51,6 +51,7 @@ class ChainResumeIT extends SimulatedPlatformTest {
   @Autowired BusNames names;
   @Autowired QuarryProperties properties;
   @Autowired ObjectMapper json;
+  @Autowired io.quarry.deadletter.DeadLetterRepository parked;
   @Autowired org.apache.camel.CamelContext routes;
   @LocalServerPort int port;
 
@@ -184,6 +185,37 @@ class ChainResumeIT extends SimulatedPlatformTest {
     assertThat(PLATFORM.requests("outage-1")).isEqualTo(requestsBefore + 1);
     assertItemsOnce(user, 8);
     assertThat(replay(letter).body()).contains("\"replayed\":false");
+  }
+
+  @Test
+  void aReplayOfALetterWhoseUserIsGoneIsRefusedWithTheReason() {
+    byte[] body =
+        ("{\"version\":1,\"stream\":\"posts\",\"userId\":987654321,\"runId\":\""
+                + UUID.randomUUID()
+                + "\",\"limit\":100,\"currentMarker\":\"m-4\",\"consecutiveBatchRepeats\":0,"
+                + "\"consecutiveBatchRepeatsLimit\":5,\"pagesMined\":3,\"itemsMined\":60}")
+            .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    long letter =
+        parked.park(
+            names.miningQueue("posts"),
+            null,
+            "{}",
+            "application/json",
+            null,
+            body,
+            "simulated server error",
+            "io.quarry.platform.TransientPlatformException",
+            "posts-miner-pages",
+            4,
+            false);
+
+    HttpResponse<String> refused = replay(letter);
+
+    assertThat(refused.statusCode()).isEqualTo(409);
+    assertThat(refused.body()).contains("user 987654321 no longer exists");
+    assertThat(
+            count("select count(*) from dead_letter where replayed_at is null and id = " + letter))
+        .isEqualTo(1);
   }
 
   @Test
