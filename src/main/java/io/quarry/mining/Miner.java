@@ -113,7 +113,11 @@ public class Miner {
         || !("in_progress".equals(state.status()) || "failed".equals(state.status()))
         || !message.runId().equals(state.runId())
         || state.pagesMined() > message.pagesMined()) {
-      dropStale(message, state);
+      if (state != null && !message.runId().equals(state.runId())) {
+        dropStale(message, "run " + state.runId() + " took the chain over", true);
+      } else {
+        dropStale(message, state == null ? "no chain" : "its pages were mined already", false);
+      }
       return;
     }
     Instant notBefore = waitsUntil(exchange.getMessage().getHeader(NOT_BEFORE));
@@ -126,8 +130,16 @@ public class Miner {
           notBefore);
       return;
     }
-    if ("failed".equals(state.status())) {
-      states.resume(message.userId(), message.stream(), message.runId()); // a retried dead letter
+    // A retried dead letter, the first message of a run, or one whose chain has shown no progress
+    // for half of stale-chain-after takes the chain up, unless another run took it over meanwhile.
+    if (("failed".equals(state.status())
+            || message.pagesMined() == 0
+            || state
+                .updatedAt()
+                .isBefore(Instant.now().minus(mining.staleChainAfter().dividedBy(2))))
+        && !states.take(message.userId(), message.stream(), message.runId())) {
+      dropStale(message, "another run took the chain over, or released it, meanwhile", true);
+      return;
     }
     // The token comes with the chain's state (one query, not two); decrypted only here.
     String token = state.accessToken() == null ? null : cipher.decrypt(state.accessToken());
@@ -148,24 +160,27 @@ public class Miner {
     exchange.setProperty(CHAIN, chain);
   }
 
-  private void dropStale(MiningMessage message, MiningStateRepository.ChainState state) {
+  /**
+   * Drops a message that belongs to no chain of its run: at INFO when another run took its chain
+   * over (the chain goes on there), at DEBUG for a duplicate of pages mined already.
+   */
+  private void dropStale(MiningMessage message, String why, boolean takenOver) {
     metrics.counter("quarry.mining.messages.stale", "stream", message.stream()).increment();
-    if (state != null && !message.runId().equals(state.runId())) {
+    if (takenOver) {
       log.info(
-          "Dropping a mining message of user {} ({}) of run {}: run {} took the chain over"
-              + " (now {}), resuming it from the chain's saved marker",
+          "Dropping a mining message of user {} ({}) of run {}: {}",
           message.userId(),
           message.stream(),
           message.runId(),
-          state.runId(),
-          state.status());
-      return;
+          why);
+    } else {
+      log.debug(
+          "Dropping stale mining message of user {} ({}), run {}: {}",
+          message.userId(),
+          message.stream(),
+          message.runId(),
+          why);
     }
-    log.debug(
-        "Dropping stale mining message of user {} ({}), run {}: its pages were mined already",
-        message.userId(),
-        message.stream(),
-        message.runId());
   }
 
   /** The loop condition: another page for this message? */

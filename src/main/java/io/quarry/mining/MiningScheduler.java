@@ -6,7 +6,6 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
-import java.lang.management.ManagementFactory;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -88,9 +87,13 @@ public class MiningScheduler {
    * tick) can publish no more; their unsent users are released at once rather than after {@code
    * abandoned-tick-after}.
    */
-  @EventListener(ApplicationReadyEvent.class)
-  public void releaseTicksOfEarlierLife() {
-    Instant startedAt = Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime());
+  @EventListener
+  public void releaseTicksOfEarlierLife(ApplicationReadyEvent ready) {
+    releaseTicksOfEarlierLife(Instant.ofEpochMilli(ready.getApplicationContext().getStartupDate()));
+  }
+
+  /** Closes this instance's ticks begun before {@code startedAt} (when this instance started). */
+  public void releaseTicksOfEarlierLife(Instant startedAt) {
     try {
       report(states.releaseRunsOfEarlierLife(instance, startedAt));
     } catch (RuntimeException databaseTrouble) {

@@ -36,6 +36,7 @@ public class MiningStateRepository {
    *     the run was claimed): only then can a page consist of data stored before
    * @param chainStartedAt when the chain began: the claim of its first run, kept when a later run
    *     resumes it; items stored since are the chain's own and never count as old data
+   * @param updatedAt when the chain last showed progress (or was claimed or taken up)
    */
   public record ChainState(
       String status,
@@ -45,7 +46,8 @@ public class MiningStateRepository {
       String externalId,
       byte[] accessToken,
       boolean earlierItems,
-      Instant chainStartedAt) {}
+      Instant chainStartedAt,
+      Instant updatedAt) {}
 
   /**
    * A chain claimed for a run: where its first message starts. {@code marker} is null for a chain
@@ -141,9 +143,10 @@ public class MiningStateRepository {
    * Closes the stream's runs that are still "running" but gave no sign of life for {@code after}
    * (their instance died between the claim and the end of the fan-out) and releases their users
    * whose message was never confirmed: those claimed after the run's last confirmed batch and not
-   * begun by a miner. The released chains are failed, so the next claim takes them over (and
-   * resumes them); a message of the run that did go out after all is then dropped as stale, or, if
-   * it comes first, resumes its chain itself. Each run is closed as failed with what it published.
+   * begun by a miner ({@link #take}: its update moves {@code updated_at} past {@code started_at}).
+   * The released chains are failed, so the next claim takes them over (and resumes them); a message
+   * of the run that did go out after all is then dropped as stale, or, if it comes first, resumes
+   * its chain itself. Each run is closed as failed with what it published.
    */
   public List<AbandonedRun> releaseAbandoned(String stream, Duration after) {
     return releaseRuns(
@@ -180,6 +183,7 @@ public class MiningStateRepository {
                 from dead
                where s.run_id = dead.run_id and s.stream = dead.stream
                  and s.status = 'in_progress' and s.pages_mined = 0
+                 and s.updated_at = s.started_at
                  and s.user_id > coalesce(dead.published_through, -1)
               returning s.run_id
             ), closed as (
@@ -312,7 +316,7 @@ public class MiningStateRepository {
     return jdbc.sql(
             """
             select s.status, s.run_id, s.pages_mined, s.seen_markers, u.external_id,
-                   u.access_token, s.mined_before, s.run_started_at
+                   u.access_token, s.mined_before, s.run_started_at, s.updated_at
               from mining_state s join app_user u on u.id = s.user_id
              where s.user_id = :user and s.stream = :stream
             """)
@@ -328,7 +332,8 @@ public class MiningStateRepository {
                     rs.getString(5),
                     rs.getBytes(6),
                     rs.getBoolean(7),
-                    runStartedAt(rs.getTimestamp(8))))
+                    runStartedAt(rs.getTimestamp(8)),
+                    runStartedAt(rs.getTimestamp(9))))
         .optional();
   }
 
@@ -422,18 +427,26 @@ public class MiningStateRepository {
         .update();
   }
 
-  /** A failed chain whose message came back (retry or replay) is in progress again. */
-  public void resume(long userId, String stream, UUID runId) {
-    jdbc.sql(
-            """
-            update mining_state set status = 'in_progress', finished_at = null, updated_at = now(),
-                   stop_reason = null
-             where user_id = :user and stream = :stream and run_id = :run and status = 'failed'
-            """)
-        .param("user", userId)
-        .param("stream", stream)
-        .param("run", runId)
-        .update();
+  /**
+   * A message takes its chain up: the chain is (again) in progress and marked as begun, if it still
+   * belongs to the message's run. False when another run took the chain over meanwhile (the message
+   * is then stale). Checked and written in one statement, so a claim that takes the chain over, or
+   * a dead tick's release, and this message never both win: a chain marked begun is neither
+   * released ({@link #releaseAbandoned} releases only chains never begun) nor stale.
+   */
+  public boolean take(long userId, String stream, UUID runId) {
+    return jdbc.sql(
+                """
+                update mining_state set status = 'in_progress', finished_at = null,
+                       updated_at = clock_timestamp(), stop_reason = null
+                 where user_id = :user and stream = :stream and run_id = :run
+                   and status in ('in_progress', 'failed')
+                """)
+            .param("user", userId)
+            .param("stream", stream)
+            .param("run", runId)
+            .update()
+        == 1;
   }
 
   public void flagReauthorization(long userId) {

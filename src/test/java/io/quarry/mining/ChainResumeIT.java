@@ -282,7 +282,7 @@ class ChainResumeIT extends SimulatedPlatformTest {
     UUID otherInstance = UUID.randomUUID();
     states.startRun(otherInstance, "posts", "another-instance");
 
-    scheduler.releaseTicksOfEarlierLife();
+    scheduler.releaseTicksOfEarlierLife(java.time.Instant.now().minusSeconds(60));
 
     assertThat(run(dead))
         .containsEntry("outcome", "failed")

@@ -64,6 +64,11 @@ class MinerTest {
   private final DataTopicPublisher dataTopic = mock(DataTopicPublisher.class);
   private final InOrder order = inOrder(dataTopic, publisher, states);
 
+  @org.junit.jupiter.api.BeforeEach
+  void chainsAreTakenUp() {
+    when(states.take(anyLong(), anyString(), any())).thenReturn(true);
+  }
+
   private Miner miner(int pagesPerMessage, boolean parser) {
     QuarryProperties properties = TestProperties.posts(pagesPerMessage, parser, 65536);
     return new Miner(
@@ -97,7 +102,8 @@ class MinerTest {
                     "ext",
                     new byte[] {1},
                     earlierItems,
-                    CHAIN_STARTED)));
+                    CHAIN_STARTED,
+                    Instant.now())));
     when(cipher.decrypt(any())).thenReturn("token");
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     exchange.getMessage().setHeaders(new HashMap<>(headers));
@@ -226,7 +232,8 @@ class MinerTest {
                     "ext",
                     new byte[] {1},
                     false,
-                    CHAIN_STARTED)));
+                    CHAIN_STARTED,
+                    Instant.now())));
     when(cipher.decrypt(any())).thenReturn("token");
     miner.begin(first(), exchange);
     // what Camel's error handler leaves on the exchange after two redeliveries of page 1
@@ -238,6 +245,29 @@ class MinerTest {
     assertThat(exchange.getIn().getHeaders())
         .doesNotContainKeys(
             Exchange.REDELIVERY_COUNTER, Exchange.REDELIVERED, Exchange.REDELIVERY_MAX_COUNTER);
+  }
+
+  @Test
+  void aFirstMessageTakesItsChainUpAndIsDroppedIfAnotherRunTookItMeanwhile() {
+    pages(2);
+    mine(miner(5, false), first(), false);
+    verify(states).take(USER, "posts", run);
+    verify(states).finish(any(), eq(StopReason.END_OF_DATA), any());
+
+    org.mockito.Mockito.clearInvocations(states, platform);
+    when(states.take(anyLong(), anyString(), any())).thenReturn(false);
+    mine(miner(5, false), first(), false);
+    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(states, never()).finish(any(), any(), any());
+    verify(states, never()).progress(any(), any());
+  }
+
+  @Test
+  void aContinuationOfAChainThatShowsProgressDoesNotWriteToTakeItUp() {
+    pages(3);
+    mine(miner(5, false), first().continueAt("m2", 0, 1, 2), false);
+    verify(states, never()).take(anyLong(), anyString(), any());
+    verify(states).finish(any(), eq(StopReason.END_OF_DATA), any());
   }
 
   @Test
@@ -254,7 +284,8 @@ class MinerTest {
                     "ext",
                     new byte[] {1},
                     true,
-                    CHAIN_STARTED)));
+                    CHAIN_STARTED,
+                    Instant.now())));
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
     QuarryProperties properties = TestProperties.posts(5, false, 65536);
     Miner miner =
@@ -278,7 +309,7 @@ class MinerTest {
     verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
     verify(states, never()).progress(any(), any());
     verify(states, never()).finish(any(), any(), any());
-    verify(states, never()).resume(anyLong(), anyString(), any());
+    verify(states, never()).take(anyLong(), anyString(), any());
     assertThat(meters.counter("quarry.mining.messages.stale", "stream", "posts").count())
         .isEqualTo(1);
   }
@@ -383,7 +414,15 @@ class MinerTest {
         .thenReturn(
             Optional.of(
                 new ChainState(
-                    "in_progress", run, 0, List.of(), "ext", null, false, CHAIN_STARTED)));
+                    "in_progress",
+                    run,
+                    0,
+                    List.of(),
+                    "ext",
+                    null,
+                    false,
+                    CHAIN_STARTED,
+                    Instant.now())));
     Miner miner = miner(5, false);
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     miner.begin(first(), exchange);
