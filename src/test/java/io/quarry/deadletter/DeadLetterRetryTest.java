@@ -19,7 +19,6 @@ import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -66,20 +65,7 @@ class DeadLetterRetryTest {
     StreamProperties posts =
         new StreamProperties(
             "0 0 0 1 1 ? 2099", "/users/{userId}/posts", 100, 3, false, List.of("raw-storage"), 0);
-    MiningProperties mining =
-        new MiningProperties(
-            1,
-            10,
-            1,
-            5,
-            100,
-            500,
-            65536,
-            Duration.ofHours(1),
-            Duration.ofMinutes(2),
-            1,
-            Duration.ofMillis(10),
-            RETRIES);
+    MiningProperties mining = io.quarry.support.TestProperties.mining(65536, RETRIES);
     return new QuarryProperties(
         "qa", null, null, null, null, Map.of("posts", posts), null, Map.of(), null, null, mining);
   }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.fail;
 
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,14 +33,7 @@ class JarLayersIT {
 
   @BeforeAll
   static void findJar() throws IOException {
-    List<Path> jars = new ArrayList<>();
-    try (DirectoryStream<Path> found =
-        Files.newDirectoryStream(Path.of("target"), "quarry-*.jar")) {
-      found.forEach(jars::add);
-    }
-    jars.removeIf(path -> path.getFileName().toString().endsWith(".original"));
-    assertThat(jars).as("the Spring Boot jar in target/ (run after package)").hasSize(1);
-    jar = jars.get(0);
+    jar = io.quarry.support.PackagedJar.find();
   }
 
   @Test

@@ -70,6 +70,10 @@ class MinerTest {
   }
 
   private Miner miner(int pagesPerMessage, boolean parser) {
+    return miner(pagesPerMessage, parser, new SimpleMeterRegistry());
+  }
+
+  private Miner miner(int pagesPerMessage, boolean parser, SimpleMeterRegistry meters) {
     QuarryProperties properties = TestProperties.posts(pagesPerMessage, parser, 65536);
     return new Miner(
         states,
@@ -81,7 +85,7 @@ class MinerTest {
         dataTopic,
         new BusNames("qa"),
         properties,
-        new SimpleMeterRegistry());
+        meters);
   }
 
   /** One mining message through the miner, as MinerRoutes loops over it. */
@@ -92,18 +96,7 @@ class MinerTest {
   private void mine(
       Miner miner, MiningMessage message, boolean earlierItems, Map<String, Object> headers) {
     when(states.chainState(USER, "posts"))
-        .thenReturn(
-            Optional.of(
-                new ChainState(
-                    "in_progress",
-                    run,
-                    message.pagesMined(),
-                    List.of(),
-                    "ext",
-                    new byte[] {1},
-                    earlierItems,
-                    CHAIN_STARTED,
-                    Instant.now())));
+        .thenReturn(Optional.of(chain(run, message.pagesMined(), new byte[] {1}, earlierItems)));
     when(cipher.decrypt(any())).thenReturn("token");
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     exchange.getMessage().setHeaders(new HashMap<>(headers));
@@ -112,6 +105,20 @@ class MinerTest {
       miner.fetchPage(exchange);
     }
     miner.end(exchange);
+  }
+
+  /** The chain's state as the miner reads it: in progress, begun {@link #CHAIN_STARTED}. */
+  private static ChainState chain(UUID run, long pagesMined, byte[] token, boolean earlierItems) {
+    return new ChainState(
+        "in_progress",
+        run,
+        pagesMined,
+        List.of(),
+        "ext",
+        token,
+        earlierItems,
+        CHAIN_STARTED,
+        Instant.now());
   }
 
   private MiningMessage first() {
@@ -222,18 +229,7 @@ class MinerTest {
     Miner miner = miner(5, false);
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     when(states.chainState(USER, "posts"))
-        .thenReturn(
-            Optional.of(
-                new ChainState(
-                    "in_progress",
-                    run,
-                    0,
-                    List.of(),
-                    "ext",
-                    new byte[] {1},
-                    false,
-                    CHAIN_STARTED,
-                    Instant.now())));
+        .thenReturn(Optional.of(chain(run, 0, new byte[] {1}, false)));
     when(cipher.decrypt(any())).thenReturn("token");
     miner.begin(first(), exchange);
     // what Camel's error handler leaves on the exchange after two redeliveries of page 1
@@ -274,32 +270,9 @@ class MinerTest {
   void aMessageOfARunThatAnotherRunTookOverIsDroppedAndCounted() {
     UUID takenOverBy = UUID.randomUUID();
     when(states.chainState(USER, "posts"))
-        .thenReturn(
-            Optional.of(
-                new ChainState(
-                    "in_progress",
-                    takenOverBy,
-                    0,
-                    List.of(),
-                    "ext",
-                    new byte[] {1},
-                    true,
-                    CHAIN_STARTED,
-                    Instant.now())));
+        .thenReturn(Optional.of(chain(takenOverBy, 0, new byte[] {1}, true)));
     SimpleMeterRegistry meters = new SimpleMeterRegistry();
-    QuarryProperties properties = TestProperties.posts(5, false, 65536);
-    Miner miner =
-        new Miner(
-            states,
-            cipher,
-            rawItems,
-            platform,
-            publisher,
-            new MiningMessageCodec(new ObjectMapper().findAndRegisterModules(), properties),
-            dataTopic,
-            new BusNames("qa"),
-            properties,
-            meters);
+    Miner miner = miner(5, false, meters);
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     miner.begin(first().continueAt("m6", 0, 5, 10), exchange);
 
@@ -410,19 +383,7 @@ class MinerTest {
 
   @Test
   void aUserWithoutATokenHasItsChainStoppedWithoutAsking() {
-    when(states.chainState(USER, "posts"))
-        .thenReturn(
-            Optional.of(
-                new ChainState(
-                    "in_progress",
-                    run,
-                    0,
-                    List.of(),
-                    "ext",
-                    null,
-                    false,
-                    CHAIN_STARTED,
-                    Instant.now())));
+    when(states.chainState(USER, "posts")).thenReturn(Optional.of(chain(run, 0, null, false)));
     Miner miner = miner(5, false);
     Exchange exchange = new DefaultExchange(new DefaultCamelContext());
     miner.begin(first(), exchange);

@@ -13,8 +13,6 @@ import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
 import java.io.IOException;
 import java.net.ServerSocket;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -167,7 +165,7 @@ class TickKilledIT {
             ProcessHandle.current().info().command().orElse("java"),
             "-Xmx512m",
             "-jar",
-            jar().toString());
+            io.quarry.support.PackagedJar.find().toString());
     Map<String, String> env = builder.environment();
     env.put("SPRING_PROFILES_ACTIVE", "prod");
     env.put("SERVER_PORT", Integer.toString(port));
@@ -260,17 +258,6 @@ class TickKilledIT {
 
   private static long count(JdbcClient jdbc, String sql) {
     return jdbc.sql(sql).query(Long.class).single();
-  }
-
-  private static Path jar() throws IOException {
-    List<Path> jars = new ArrayList<>();
-    try (DirectoryStream<Path> found =
-        Files.newDirectoryStream(Path.of("target"), "quarry-*.jar")) {
-      found.forEach(jars::add);
-    }
-    jars.removeIf(path -> path.getFileName().toString().endsWith(".original"));
-    assertThat(jars).as("the Spring Boot jar in target/ (run after package)").hasSize(1);
-    return jars.get(0);
   }
 
   private static int freePort() throws IOException {

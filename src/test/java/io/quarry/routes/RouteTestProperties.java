@@ -3,7 +3,6 @@ package io.quarry.routes;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
@@ -22,20 +21,7 @@ final class RouteTestProperties {
             parser,
             List.of("raw-storage"),
             0);
-    MiningProperties mining =
-        new MiningProperties(
-            1,
-            10,
-            1,
-            5,
-            100,
-            500,
-            65536,
-            Duration.ofHours(1),
-            Duration.ofMinutes(2),
-            1,
-            Duration.ofMillis(10),
-            0);
+    MiningProperties mining = io.quarry.support.TestProperties.mining(65536, 0);
     return new QuarryProperties(
         "qa", null, null, null, null, Map.of(name, stream), null, Map.of(), null, null, mining);
   }

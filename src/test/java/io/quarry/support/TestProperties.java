@@ -33,20 +33,7 @@ public final class TestProperties {
             parser,
             List.of("raw-storage"),
             0);
-    MiningProperties mining =
-        new MiningProperties(
-            1,
-            10,
-            1,
-            5,
-            100,
-            500,
-            compressionThreshold,
-            Duration.ofHours(1),
-            Duration.ofMinutes(2),
-            1,
-            Duration.ofMillis(10),
-            0);
+    MiningProperties mining = mining(compressionThreshold, 0);
     QuarryProperties.Platform platform =
         new QuarryProperties.Platform(
             URI.create("http://localhost:1"),
@@ -72,5 +59,25 @@ public final class TestProperties {
         null,
         null,
         mining);
+  }
+
+  /**
+   * The mining defaults of the tests: one consumer, one redelivery 10 ms later, chains stale after
+   * an hour, ticks abandoned after two minutes.
+   */
+  public static MiningProperties mining(int compressionThreshold, int deadLetterRetries) {
+    return new MiningProperties(
+        1,
+        10,
+        1,
+        5,
+        100,
+        500,
+        compressionThreshold,
+        Duration.ofHours(1),
+        Duration.ofMinutes(2),
+        1,
+        Duration.ofMillis(10),
+        deadLetterRetries);
   }
 }
