@@ -131,13 +131,15 @@ public class MiningScheduler {
     // Claim first and commit, so a miner that receives a message finds its chain in progress.
     List<MiningStateRepository.Claim> claimed =
         states.claim(stream, runId, users, mining.staleChainAfter());
-    if (!states.alive(runId)) {
-      throw new AbandonedTickException(runId);
-    }
     List<ConfirmedPublisher.Outgoing> batch = new ArrayList<>(mining.publishBatchSize());
     Progress progress = new Progress(runId);
     int resumed = 0;
     try {
+      // A claim of many users takes a while: if the run was closed as abandoned meanwhile, its
+      // claims are released below rather than left in progress without a message.
+      if (!states.alive(runId)) {
+        throw new AbandonedTickException(runId);
+      }
       for (MiningStateRepository.Claim claim : claimed) {
         MiningMessage message =
             MiningMessage.first(
