@@ -34,6 +34,7 @@ import org.springframework.validation.annotation.Validated;
  * @param outbox the transactional outbox relay
  * @param notification integration-event consumers and the email sender
  * @param mining miners, subscribers and dead-letter handling
+ * @param http the HTTP API (request body limit)
  */
 @Validated
 @ConfigurationProperties("quarry")
@@ -65,7 +66,8 @@ public record QuarryProperties(
             jobs,
     @NotNull @Valid @NestedConfigurationProperty OutboxProperties outbox,
     @NotNull @Valid @NestedConfigurationProperty NotificationProperties notification,
-    @NotNull @Valid @NestedConfigurationProperty MiningProperties mining) {
+    @NotNull @Valid @NestedConfigurationProperty MiningProperties mining,
+    @NotNull @Valid @NestedConfigurationProperty HttpProperties http) {
 
   /**
    * The platform API.

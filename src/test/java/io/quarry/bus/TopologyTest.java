@@ -68,6 +68,6 @@ class TopologyTest {
 
   private static QuarryProperties properties(Map<String, StreamProperties> streams) {
     return new QuarryProperties(
-        "qa", null, null, null, null, streams, null, null, null, null, null);
+        "qa", null, null, null, null, streams, null, null, null, null, null, null);
   }
 }

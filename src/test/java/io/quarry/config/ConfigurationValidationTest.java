@@ -35,6 +35,7 @@ class ConfigurationValidationTest {
         "quarry.platform.base-url | '' | quarry.platform.base-url | must not be null | QUARRY_PLATFORM_BASE_URL",
         "quarry.database.pool-size | many | quarry.database.pool-size | cannot be read | QUARRY_DATABASE_POOL_SIZE",
         "quarry.database.probe-timeout | 500ms | quarry.database.probe-timeout | longer than or equal to 1 second | QUARRY_DATABASE_PROBE_TIMEOUT",
+        "quarry.http.max-request-body | 10GB | quarry.http.max-request-body | must be between 1KB and 100MB | QUARRY_HTTP_MAX_REQUEST_BODY",
       })
   void aWrongValueStopsStartUpNamingTheKey(
       String key,

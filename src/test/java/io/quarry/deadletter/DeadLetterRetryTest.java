@@ -67,7 +67,18 @@ class DeadLetterRetryTest {
             "0 0 0 1 1 ? 2099", "/users/{userId}/posts", 100, 3, false, List.of("raw-storage"), 0);
     MiningProperties mining = io.quarry.support.TestProperties.mining(65536, RETRIES);
     return new QuarryProperties(
-        "qa", null, null, null, null, Map.of("posts", posts), null, Map.of(), null, null, mining);
+        "qa",
+        null,
+        null,
+        null,
+        null,
+        Map.of("posts", posts),
+        null,
+        Map.of(),
+        null,
+        null,
+        mining,
+        null);
   }
 
   private Exchange deadLetter(Map<String, Object> headers) {

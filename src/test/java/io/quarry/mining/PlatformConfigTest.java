@@ -43,7 +43,8 @@ class PlatformConfigTest {
         base.jobs(),
         base.outbox(),
         base.notification(),
-        base.mining());
+        base.mining(),
+        null);
   }
 
   @Test

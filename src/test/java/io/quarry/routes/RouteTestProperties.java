@@ -23,6 +23,17 @@ final class RouteTestProperties {
             0);
     MiningProperties mining = io.quarry.support.TestProperties.mining(65536, 0);
     return new QuarryProperties(
-        "qa", null, null, null, null, Map.of(name, stream), null, Map.of(), null, null, mining);
+        "qa",
+        null,
+        null,
+        null,
+        null,
+        Map.of(name, stream),
+        null,
+        Map.of(),
+        null,
+        null,
+        mining,
+        null);
   }
 }

@@ -58,7 +58,8 @@ public final class TestProperties {
         Map.of(),
         null,
         null,
-        mining);
+        mining,
+        null);
   }
 
   /**
