@@ -6,11 +6,13 @@ import io.quarry.monitoring.BrokerQueues;
 import io.quarry.monitoring.Recent;
 import io.quarry.scheduling.JobService;
 import io.quarry.security.SecurityConfig;
+import io.quarry.web.Inputs;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Set;
+import org.hibernate.validator.constraints.Range;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.security.core.Authentication;
@@ -104,7 +106,8 @@ public class DashboardController {
   /**
    * Job executions and scheduler ticks, newest first. {@code kind} is {@code job} or {@code
    * stream}, {@code name} a job or scheduler name ({@code posts-scheduler}), {@code from} / {@code
-   * to} ISO-8601 instants, {@code before} the {@code next} cursor of the previous page.
+   * to} ISO-8601 instants (years 1 to 9999), {@code before} the {@code next} cursor of the previous
+   * page, {@code limit} 1 to 200. A value outside these is answered 400 with the reason.
    */
   @GetMapping("/history")
   public DashboardRepository.HistoryPage history(
@@ -114,18 +117,15 @@ public class DashboardController {
       @RequestParam(required = false) String from,
       @RequestParam(required = false) String to,
       @RequestParam(required = false) String before,
-      @RequestParam(defaultValue = "25") int limit) {
+      @RequestParam(defaultValue = "25") @Range(min = 1, max = 200) int limit) {
     if (kind != null && !kind.isBlank() && !KINDS.contains(kind)) {
       throw badRequest("kind must be job or stream");
     }
     if (outcome != null && !outcome.isBlank() && !OUTCOMES.contains(outcome)) {
       throw badRequest("outcome must be running, succeeded or failed");
     }
-    DashboardRepository.Cursor cursor;
-    try {
-      cursor = blank(before) ? null : DashboardRepository.Cursor.parse(before);
-    } catch (IllegalArgumentException e) {
-      throw badRequest("before: " + e.getMessage());
+    if (Inputs.hasControlCharacter(name)) {
+      throw badRequest("name " + Inputs.NO_CONTROL_CHARACTERS_MESSAGE);
     }
     return dashboard.history(
         new DashboardRepository.HistoryFilter(
@@ -134,8 +134,8 @@ public class DashboardController {
             blank(outcome) ? null : outcome,
             instant("from", from),
             instant("to", to),
-            cursor),
-        Math.min(Math.max(limit, 1), 200));
+            cursor(before)),
+        limit);
   }
 
   /** The error and stack trace of one job execution ({@code job}) or scheduler tick. */
@@ -159,11 +159,36 @@ public class DashboardController {
     if (blank(value)) {
       return null;
     }
+    Instant instant;
     try {
-      return Instant.parse(value);
+      instant = Instant.parse(value);
     } catch (DateTimeParseException e) {
       throw badRequest(parameter + " must be an ISO-8601 instant such as 2026-11-23T10:00:00Z");
     }
+    if (!Inputs.inRange(instant)) {
+      throw badRequest(parameter + " must be " + Inputs.range());
+    }
+    return instant;
+  }
+
+  private static DashboardRepository.Cursor cursor(String before) {
+    if (blank(before)) {
+      return null;
+    }
+    String expected = "before must be the next cursor of a previous page (<micros>~<id>)";
+    if (Inputs.hasControlCharacter(before)) {
+      throw badRequest("before " + Inputs.NO_CONTROL_CHARACTERS_MESSAGE);
+    }
+    DashboardRepository.Cursor cursor;
+    try {
+      cursor = DashboardRepository.Cursor.parse(before);
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw badRequest(expected);
+    }
+    if (!Inputs.inRange(cursor.startedAt())) {
+      throw badRequest("before must be a cursor of a time " + Inputs.range());
+    }
+    return cursor;
   }
 
   private static boolean blank(String value) {

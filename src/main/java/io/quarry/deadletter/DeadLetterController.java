@@ -1,5 +1,10 @@
 package io.quarry.deadletter;
 
+import jakarta.validation.Valid;
+import jakarta.validation.constraints.Min;
+import jakarta.validation.constraints.NotEmpty;
+import jakarta.validation.constraints.NotNull;
+import jakarta.validation.constraints.Size;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
 import java.time.Instant;
@@ -8,6 +13,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.function.LongPredicate;
+import org.hibernate.validator.constraints.Range;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ProblemDetail;
 import org.springframework.web.bind.annotation.ExceptionHandler;
@@ -18,7 +24,6 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.server.ResponseStatusException;
 
 /** Parked dead letters: list (any logged-in user), replay and discard (admin role, CSRF token). */
 @RestController
@@ -43,10 +48,16 @@ public class DeadLetterController {
     this.deadLetters = deadLetters;
   }
 
+  /**
+   * Open letters, newest first: {@code limit} 1 to 500 (50), {@code offset} from 0; a value outside
+   * is answered 400, not clamped.
+   */
   @GetMapping
   public List<View> open(
-      @RequestParam(defaultValue = "50") int limit, @RequestParam(defaultValue = "0") int offset) {
-    return deadLetters.open(Math.min(Math.max(limit, 1), 500), Math.max(offset, 0)).stream()
+      @RequestParam(defaultValue = "50") @Range(min = 1, max = 500) int limit,
+      @RequestParam(defaultValue = "0") @Min(value = 0, message = "must be at least 0")
+          int offset) {
+    return deadLetters.open(limit, offset).stream()
         .map(
             p ->
                 new View(
@@ -80,8 +91,11 @@ public class DeadLetterController {
     return Map.of("id", id, "discarded", deadLetters.discard(id, user.getName()));
   }
 
-  /** Several at once: {@code {"ids": [1, 2, 3]}}. */
-  public record Selection(List<Long> ids) {}
+  /** Several at once: {@code {"ids": [1, 2, 3]}}, at most 500, none null. */
+  public record Selection(
+      @NotEmpty(message = "must name at least one dead letter")
+          @Size(max = 500, message = "at most 500 ids at once")
+          List<@NotNull Long> ids) {}
 
   /**
    * What a bulk action did: the ids it handled, those already handled, those unknown, and those it
@@ -91,22 +105,16 @@ public class DeadLetterController {
       List<Long> done, List<Long> alreadyHandled, List<Long> unknown, Map<Long, String> refused) {}
 
   @PostMapping("/replay")
-  public BulkResult replayAll(@RequestBody Selection selection, Principal user) {
+  public BulkResult replayAll(@Valid @RequestBody Selection selection, Principal user) {
     return bulk(selection, id -> deadLetters.replay(id, user.getName()).replayed());
   }
 
   @PostMapping("/discard")
-  public BulkResult discardAll(@RequestBody Selection selection, Principal user) {
+  public BulkResult discardAll(@Valid @RequestBody Selection selection, Principal user) {
     return bulk(selection, id -> deadLetters.discard(id, user.getName()));
   }
 
   private static BulkResult bulk(Selection selection, LongPredicate action) {
-    if (selection == null || selection.ids() == null || selection.ids().isEmpty()) {
-      throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "ids must name at least one");
-    }
-    if (selection.ids().size() > 500) {
-      throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "at most 500 ids at once");
-    }
     List<Long> done = new ArrayList<>();
     List<Long> handled = new ArrayList<>();
     List<Long> unknown = new ArrayList<>();

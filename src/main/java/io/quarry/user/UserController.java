@@ -1,8 +1,10 @@
 package io.quarry.user;
 
+import io.quarry.web.Inputs;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Email;
 import jakarta.validation.constraints.NotBlank;
+import jakarta.validation.constraints.Pattern;
 import jakarta.validation.constraints.Size;
 import java.util.Map;
 import org.springframework.http.HttpStatus;
@@ -22,8 +24,18 @@ public class UserController {
 
   /** A user as registered by an operator or the auth service. */
   public record Registration(
-      @NotBlank @Size(max = 200) String externalId,
-      @NotBlank @Size(max = 4096) String accessToken,
+      @NotBlank
+          @Size(max = 200)
+          @Pattern(
+              regexp = Inputs.NO_CONTROL_CHARACTERS,
+              message = Inputs.NO_CONTROL_CHARACTERS_MESSAGE)
+          String externalId,
+      @NotBlank
+          @Size(max = 4096)
+          @Pattern(
+              regexp = Inputs.NO_CONTROL_CHARACTERS,
+              message = Inputs.NO_CONTROL_CHARACTERS_MESSAGE)
+          String accessToken,
       @Email String email) {
     @Override
     public String toString() {
