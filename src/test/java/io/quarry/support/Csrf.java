@@ -16,12 +16,28 @@ public final class Csrf {
 
   /** POSTs with credentials and a valid CSRF token. */
   public static HttpResponse<String> post(int port, String path, String user, String password) {
-    return post(port, path, user, password, null);
+    return post(port, path, user, password, (String) null);
   }
 
   /** POSTs a JSON body with credentials and a valid CSRF token. */
   public static HttpResponse<String> post(
       int port, String path, String user, String password, String json) {
+    return post(
+        port,
+        path,
+        user,
+        password,
+        json == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(json));
+  }
+
+  /**
+   * POSTs a body as JSON with credentials and a valid CSRF token; a publisher of unknown length
+   * sends it chunked.
+   */
+  public static HttpResponse<String> post(
+      int port, String path, String user, String password, HttpRequest.BodyPublisher body) {
     HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     String auth = Http.basic(user, password);
     try {
@@ -43,10 +59,7 @@ public final class Csrf {
               .header("Cookie", "XSRF-TOKEN=" + token)
               .header("X-XSRF-TOKEN", token)
               .header("Content-Type", "application/json")
-              .POST(
-                  json == null
-                      ? HttpRequest.BodyPublishers.noBody()
-                      : HttpRequest.BodyPublishers.ofString(json))
+              .POST(body)
               .build(),
           HttpResponse.BodyHandlers.ofString());
     } catch (java.io.IOException e) {
