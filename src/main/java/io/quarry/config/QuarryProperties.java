@@ -1,6 +1,7 @@
 package io.quarry.config;
 
 import io.quarry.config.validation.AesKey;
+import io.quarry.config.validation.ProdReady;
 import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
@@ -20,7 +21,8 @@ import org.springframework.validation.annotation.Validated;
 /**
  * Every setting of Quarry, bound from {@code quarry.*} and validated at start-up. Defaults live in
  * {@code application.yaml}; each key can be overridden by an environment variable (relaxed binding:
- * {@code quarry.rabbitmq.host} is {@code QUARRY_RABBITMQ_HOST}).
+ * {@code quarry.rabbitmq.host} is {@code QUARRY_RABBITMQ_HOST}). In the {@code prod} profile {@link
+ * ProdReady} also refuses weak console passwords and default broker and database credentials.
  *
  * @param environment suffix of every queue and exchange name, e.g. {@code dev} or {@code prod}
  * @param platform the platform API that miners call
@@ -37,6 +39,7 @@ import org.springframework.validation.annotation.Validated;
  * @param http the HTTP API (request body limit)
  */
 @Validated
+@ProdReady
 @ConfigurationProperties("quarry")
 public record QuarryProperties(
     @NotBlank
@@ -178,13 +181,24 @@ public record QuarryProperties(
    * @param admin the administrator (may trigger, pause, replay)
    * @param viewer the read-only user
    * @param tokenKey Base64 of the 32-byte AES key that encrypts users' access tokens at rest
+   * @param allowDefaultServiceCredentials let the prod profile start with the RabbitMQ user {@code
+   *     guest} or an empty database password (a warning is logged); off by default
    */
   public record Security(
-      @NotNull @Valid Account admin, @NotNull @Valid Account viewer, @AesKey String tokenKey) {
+      @NotNull @Valid Account admin,
+      @NotNull @Valid Account viewer,
+      @AesKey String tokenKey,
+      boolean allowDefaultServiceCredentials) {
 
     @Override
     public String toString() {
-      return "Security[admin=" + admin + ", viewer=" + viewer + ", tokenKey=****]";
+      return "Security[admin="
+          + admin
+          + ", viewer="
+          + viewer
+          + ", tokenKey=****, allowDefaultServiceCredentials="
+          + allowDefaultServiceCredentials
+          + "]";
     }
   }
 
@@ -192,7 +206,8 @@ public record QuarryProperties(
    * A console account.
    *
    * @param username login name
-   * @param password password in clear or pre-encoded as {@code {bcrypt}...}; required in prod
+   * @param password password in clear or pre-encoded as {@code {bcrypt}...}; required in prod,
+   *     where it must be 12+ characters in clear or a {@code {bcrypt}} or {@code {pbkdf2}} hash
    */
   public record Account(@NotBlank String username, String password) {
     @Override

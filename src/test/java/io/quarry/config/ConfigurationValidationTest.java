@@ -62,6 +62,126 @@ class ConfigurationValidationTest {
         .doesNotContain(secret);
   }
 
+  /** A prod configuration that passes every rule; each case below spoils one value. */
+  private static final String[] GOOD_PROD = {
+    "quarry.security.admin.password=admin-password-long",
+    "quarry.security.viewer.password=viewer-password-long",
+    "quarry.security.token-key=dGVzdC1vbmx5LWtleS1mb3ItcXVhcnJ5LWl0LXRlc3Q=",
+    "quarry.rabbitmq.username=quarry",
+    "quarry.database.password=database-password",
+  };
+
+  @ParameterizedTest(name = "{0}={1}")
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "quarry.security.admin.password | {noop}x | must not be {noop} in the prod profile",
+        "quarry.security.admin.password | {noop}long-enough-in-clear | must not be {noop}",
+        "quarry.security.viewer.password | {abc}defghijkl | names no known password encoder",
+        "quarry.security.admin.password | {MD5}5f4dcc3b5aa765d61d8327deb882cf99 | weak hash {MD5}",
+        "quarry.security.admin.password | {MD4}8a9d093f14f8701df17732b2bb182c74 | weak hash {MD4}",
+        "quarry.security.admin.password | {SHA-1}5baa61e4c9b93f3f0682250b6cf8331b7ee68fd8 | weak hash {SHA-1}",
+        "quarry.security.admin.password | {sha256}97cde38028ad898ebcd5de2d4cd3c5c1e4f9ee0d7e1d9e4b | weak hash {sha256}",
+        "quarry.security.admin.password | {ldap}{SSHA}aGFzaGFuZHNhbHQ= | weak hash {ldap}",
+        "quarry.security.viewer.password | {bcrypt}not-a-bcrypt-hash-at-all | not a well-formed {bcrypt} hash",
+        "quarry.security.viewer.password | {bcrypt}$2a$04$GMAU8emFdD6DxQuynNTLHuRGIfUlpIfc8k5cOxDARitQLo16eZRt. | cost below 10",
+        "quarry.security.admin.password | {argon2}$argon2id$v=19$m=16384,t=2,p=1$c2FsdA$aGFzaA | needs Bouncy Castle",
+        "quarry.security.admin.password | {my password in braces | has no {id} prefix",
+        "quarry.security.viewer.password | short | at least 12 characters",
+        "quarry.rabbitmq.username | guest | must not be guest in the prod profile",
+        "quarry.database.password | '' | must not be empty in the prod profile",
+      })
+  void prodRefusesAWeakOrDefaultCredential(
+      String key, String value, String reason, CapturedOutput output) {
+    assertThatThrownBy(() -> startProd(key + "=" + value)).isNotNull();
+    String variable = key.toUpperCase(java.util.Locale.ROOT).replaceAll("[.\\-]", "_");
+    assertThat(output).contains("Quarry's configuration is invalid");
+    assertThat(output.getAll().lines().filter(line -> line.startsWith("  " + key + " ")))
+        .as("the report line of %s", key)
+        .singleElement()
+        .asString()
+        .contains(reason)
+        .contains("accepted: ")
+        .endsWith("(environment variable " + variable + ")");
+    if (value.length() > 8) {
+      assertThat(output).as("the refused value is not echoed").doesNotContain(value);
+    }
+  }
+
+  @org.junit.jupiter.api.Test
+  void prodRefusesEveryDefaultServiceCredentialAtOnce(CapturedOutput output) {
+    assertThatThrownBy(
+            () -> startProd("quarry.rabbitmq.username=guest", "quarry.database.password="))
+        .isNotNull();
+    assertThat(output)
+        .contains("quarry.rabbitmq.username must not be guest")
+        .contains("quarry.database.password must not be empty")
+        .contains("quarry.security.allow-default-service-credentials=true");
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"dev", "test"})
+  void prodRefusesAProfileWithDevDefaultsBesideIt(String other, CapturedOutput output) {
+    assertThatThrownBy(
+            () ->
+                new SpringApplicationBuilder(QuarryApplication.class)
+                    .web(WebApplicationType.NONE)
+                    .profiles("prod", other)
+                    .run(args(GOOD_PROD))
+                    .close())
+        .isNotNull();
+    assertThat(output)
+        .contains("Quarry's configuration is invalid")
+        .contains("spring.profiles.active must not combine prod with " + other)
+        .contains("(environment variable SPRING_PROFILES_ACTIVE)");
+  }
+
+  /**
+   * Accepted values get past validation: start-up then fails only on the unreachable database, not
+   * with a configuration report.
+   */
+  @ParameterizedTest(name = "{0}")
+  @org.junit.jupiter.params.provider.ValueSource(
+      strings = {
+        // A real bcrypt hash (cost 10) of "admin-password-long".
+        "quarry.security.admin.password={bcrypt}$2a$10$E9zc7cidqZwlQTfjo7cLju6fTmNr8rH1Hp7o5iNBMayUJ2CL.I/9.",
+        "quarry.security.admin.password=a-plain-password",
+        "quarry.rabbitmq.username=quarry",
+        "quarry.security.allow-default-service-credentials=true",
+      })
+  void prodAcceptsAStrongOrExplicitCredential(String property, CapturedOutput output) {
+    String[] properties =
+        property.contains("allow-default")
+            ? new String[] {property, "quarry.rabbitmq.username=guest", "quarry.database.password="}
+            : new String[] {property};
+    assertThatThrownBy(() -> startProd(properties)).isNotNull();
+    assertThat(output).doesNotContain("Quarry's configuration is invalid");
+  }
+
+  /** Starts prod with {@link #GOOD_PROD}, each given {@code key=value} replacing its key's. */
+  private static void startProd(String... properties) {
+    java.util.Map<String, String> merged = new java.util.LinkedHashMap<>();
+    Stream.concat(Arrays.stream(GOOD_PROD), Arrays.stream(properties))
+        .forEach(p -> merged.put(p.substring(0, p.indexOf('=')), p));
+    new SpringApplicationBuilder(QuarryApplication.class)
+        .web(WebApplicationType.NONE)
+        .profiles("prod")
+        .run(args(merged.values().toArray(String[]::new)))
+        .close();
+  }
+
+  private static String[] args(String... properties) {
+    return Stream.concat(
+            // Unreachable services: a failure must come from binding, not a connection.
+            Stream.of(
+                "quarry.environment=itvalidation",
+                "quarry.database.port=1",
+                "quarry.rabbitmq.port=1"),
+            Arrays.stream(properties))
+        .map(p -> "--" + p)
+        .toArray(String[]::new);
+  }
+
   private static void start(String... properties) {
     new SpringApplicationBuilder(QuarryApplication.class)
         .web(WebApplicationType.NONE)

@@ -4,18 +4,28 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.quarry.QuarryApplication;
-import io.quarry.support.Causes;
 import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.boot.diagnostics.FailureAnalysis;
+import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.mock.env.MockEnvironment;
 
-/** The prod profile has no default password: without one, Quarry refuses to start. */
+/**
+ * The prod profile has no default password: without one, or with one it refuses, Quarry does not
+ * start; with an accepted one it starts against the real services and the login works.
+ */
 class StartupRefusalIT {
 
   private final String env = IsolatedEnvironment.newName();
@@ -34,10 +44,10 @@ class StartupRefusalIT {
     assertThatThrownBy(() -> startProd("quarry.security.viewer.password=viewer-password-long"))
         .satisfies(
             e ->
-                assertThat(Causes.find(e, InvalidConfigurationException.class))
-                    .isNotNull()
-                    .extracting(InvalidConfigurationException::key)
-                    .isEqualTo("quarry.security.admin.password"));
+                assertThat(report(e))
+                    .contains(
+                        "quarry.security.admin.password must be set in the prod profile",
+                        "QUARRY_SECURITY_ADMIN_PASSWORD"));
   }
 
   @Test
@@ -49,11 +59,21 @@ class StartupRefusalIT {
                     "quarry.security.viewer.password=short"))
         .satisfies(
             e ->
-                assertThat(Causes.find(e, InvalidConfigurationException.class))
-                    .isNotNull()
-                    .extracting(InvalidConfigurationException::reason)
-                    .asString()
-                    .contains("at least 12 characters"));
+                assertThat(report(e))
+                    .contains("quarry.security.viewer.password must have at least 12 characters"));
+  }
+
+  @Test
+  void prodRefusesNoopWhichWouldLogInWithAnyShortPassword() {
+    assertThatThrownBy(
+            () ->
+                startProd(
+                    "quarry.security.admin.password={noop}x",
+                    "quarry.security.viewer.password=viewer-password-long"))
+        .satisfies(
+            e ->
+                assertThat(report(e))
+                    .contains("quarry.security.admin.password must not be {noop}"));
   }
 
   @Test
@@ -64,7 +84,42 @@ class StartupRefusalIT {
         .close();
   }
 
-  private org.springframework.context.ConfigurableApplicationContext startProd(String... extra) {
+  @Test
+  void prodAcceptsABcryptHashAndTheAdminLogsInWithItsClearPassword() throws Exception {
+    // BCryptPasswordEncoder(10).encode("admin-password-long")
+    String hash = "{bcrypt}$2a$10$E9zc7cidqZwlQTfjo7cLju6fTmNr8rH1Hp7o5iNBMayUJ2CL.I/9.";
+    try (ConfigurableApplicationContext context =
+        startProd(
+            "quarry.security.admin.password=" + hash,
+            "quarry.security.viewer.password=viewer-password-long")) {
+      int port = context.getEnvironment().getRequiredProperty("local.server.port", Integer.class);
+      assertThat(get(port, "admin", "admin-password-long")).isEqualTo(200);
+      assertThat(get(port, "admin", "wrong-password-long")).isEqualTo(401);
+      assertThat(get(port, "admin", hash)).isEqualTo(401);
+    }
+  }
+
+  private static int get(int port, String user, String password) throws Exception {
+    String basic =
+        Base64.getEncoder()
+            .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8));
+    HttpRequest request =
+        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/actuator/metrics"))
+            .header("Authorization", "Basic " + basic)
+            .build();
+    return HttpClient.newHttpClient()
+        .send(request, HttpResponse.BodyHandlers.discarding())
+        .statusCode();
+  }
+
+  /** The start-up report an operator would read. */
+  private static String report(Throwable failure) {
+    FailureAnalysis analysis = new ConfigurationFailureAnalyzer().analyze(failure);
+    assertThat(analysis).as("a configuration report for %s", failure.toString()).isNotNull();
+    return analysis.getDescription();
+  }
+
+  private ConfigurableApplicationContext startProd(String... extra) {
     return new SpringApplicationBuilder(QuarryApplication.class)
         .web(WebApplicationType.SERVLET)
         .profiles("prod")
@@ -74,7 +129,9 @@ class StartupRefusalIT {
                         "quarry.environment=" + env,
                         "quarry.database.schema=" + env,
                         "quarry.security.token-key=dGVzdC1vbmx5LWtleS1mb3ItcXVhcnJ5LWl0LXRlc3Q=",
-                        "server.port=0"),
+                        "server.port=0",
+                        // The local services are guest/guest and trust authentication.
+                        "quarry.security.allow-default-service-credentials=true"),
                     Arrays.stream(extra))
                 .map(p -> "--" + p)
                 .toArray(String[]::new));

@@ -29,6 +29,7 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
 class ComposeFileTest {
 
   private static final Path COMPOSE = Path.of("docker/compose.yaml");
+  private static final Path COMPOSE_DEBUG = Path.of("docker/compose.debug.yaml");
   private static final Path PROMETHEUS = Path.of("docker/prometheus/prometheus.yml");
   private static final Path DOCKERFILE = Path.of("docker/Dockerfile");
   private static final Path APPLICATION_YAML = Path.of("src/main/resources/application.yaml");
@@ -120,6 +121,108 @@ class ComposeFileTest {
               variable, APPLICATION_YAML, keys)
           .contains(normalise(variable.substring("QUARRY_".length())));
     }
+  }
+
+  /** Ports of the broker and the database: AMQP, the management API, PostgreSQL. */
+  private static final Set<Integer> PRIVATE_PORTS = Set.of(5672, 15672, 5432);
+
+  private static final Pattern INTERPOLATION =
+      Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)([^}]*)}");
+  private static final Pattern SECRET_NAME =
+      Pattern.compile("(?i).*(PASSWORD|_PASS|TOKEN_KEY|SECRET).*");
+
+  @Test
+  void noServicePublishesTheBrokerOrTheDatabase() {
+    for (String name : services.keySet()) {
+      for (Object port : list(service(name).getOrDefault("ports", List.of()), name + ".ports")) {
+        assertThat(containerPort(port))
+            .as("%s publishes %s; the broker and database stay on the Compose network", name, port)
+            .isNotIn(PRIVATE_PORTS);
+      }
+    }
+    assertThat(service("rabbitmq")).as("rabbitmq").doesNotContainKey("ports");
+    assertThat(service("postgres")).as("postgres").doesNotContainKey("ports");
+  }
+
+  @Test
+  void theDebugOverridePublishesThemOnLoopbackOnly() throws IOException {
+    Map<String, Object> debug =
+        map(map(loadYaml(COMPOSE_DEBUG), COMPOSE_DEBUG.toString()).get("services"), "services");
+    Set<Integer> published = new LinkedHashSet<>();
+    for (String name : debug.keySet()) {
+      Map<String, Object> service = map(debug.get(name), name + " in " + COMPOSE_DEBUG);
+      for (Object port : list(service.getOrDefault("ports", List.of()), name + ".ports")) {
+        assertThat(String.valueOf(port))
+            .as("%s.ports in %s must bind 127.0.0.1", name, COMPOSE_DEBUG)
+            .startsWith("127.0.0.1:");
+        published.add(containerPort(port));
+      }
+    }
+    assertThat(published).as("ports published by %s", COMPOSE_DEBUG).isEqualTo(PRIVATE_PORTS);
+  }
+
+  @Test
+  void everyPasswordComesFromARequiredVariable() throws IOException {
+    List<String> secrets = new ArrayList<>();
+    for (String name : services.keySet()) {
+      Object environment = service(name).get("environment");
+      if (environment == null) {
+        continue;
+      }
+      environment(service(name))
+          .forEach(
+              (variable, value) -> {
+                if (SECRET_NAME.matcher(variable).matches()) {
+                  secrets.add(variable);
+                  assertThat(String.valueOf(value))
+                      .as(
+                          "%s of %s must come from a required variable ${NAME:?message}",
+                          variable, name)
+                      .matches("\\$\\{[A-Z][A-Z0-9_]*:\\?[^}]+}");
+                }
+              });
+    }
+    assertThat(secrets)
+        .as("password variables of the services")
+        .contains(
+            "RABBITMQ_DEFAULT_PASS",
+            "POSTGRES_PASSWORD",
+            "QUARRY_RABBITMQ_PASSWORD",
+            "QUARRY_DATABASE_PASSWORD",
+            "QUARRY_SECURITY_ADMIN_PASSWORD",
+            "QUARRY_SECURITY_VIEWER_PASSWORD",
+            "QUARRY_SECURITY_TOKEN_KEY",
+            "GF_SECURITY_ADMIN_PASSWORD");
+
+    // Anywhere in the file (comments aside), a secret-looking variable never has a default.
+    for (String line : Files.readAllLines(COMPOSE)) {
+      if (line.trim().startsWith("#")) {
+        continue;
+      }
+      Matcher interpolation = INTERPOLATION.matcher(line);
+      while (interpolation.find()) {
+        if (SECRET_NAME.matcher(interpolation.group(1)).matches()) {
+          assertThat(interpolation.group(2))
+              .as(
+                  "%s in %s: a password variable must be required (:?), never defaulted",
+                  interpolation.group(), COMPOSE)
+              .startsWith(":?");
+        }
+      }
+    }
+  }
+
+  @Test
+  void quarryAndTheServicesItLogsIntoShareTheirPasswordVariables() {
+    Map<String, Object> quarry = environment(service("quarry"));
+    assertThat(quarry.get("QUARRY_RABBITMQ_PASSWORD"))
+        .isEqualTo(environment(service("rabbitmq")).get("RABBITMQ_DEFAULT_PASS"));
+    assertThat(quarry.get("QUARRY_DATABASE_PASSWORD"))
+        .isEqualTo(environment(service("postgres")).get("POSTGRES_PASSWORD"));
+    assertThat(quarry.get("QUARRY_RABBITMQ_USERNAME"))
+        .as("prod refuses the RabbitMQ user guest")
+        .isEqualTo(environment(service("rabbitmq")).get("RABBITMQ_DEFAULT_USER"))
+        .isNotEqualTo("guest");
   }
 
   @Test
@@ -261,6 +364,18 @@ class ComposeFileTest {
       return variables;
     }
     return map(environment, "environment");
+  }
+
+  /**
+   * The container port of a {@code ports} entry: short syntax {@code [IP:][HOST:]CONTAINER[/proto]}
+   * or long syntax with {@code target}.
+   */
+  private static int containerPort(Object port) {
+    if (port instanceof Map<?, ?> longSyntax) {
+      return Integer.parseInt(String.valueOf(longSyntax.get("target")));
+    }
+    String[] parts = String.valueOf(port).split("/")[0].split(":");
+    return Integer.parseInt(parts[parts.length - 1]);
   }
 
   /** Leaf keys under {@code prefix} (null values and lists included), dotted. */

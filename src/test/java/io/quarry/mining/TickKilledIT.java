@@ -175,6 +175,8 @@ class TickKilledIT {
     env.put("QUARRY_SECURITY_ADMIN_PASSWORD", ADMIN_PASSWORD);
     env.put("QUARRY_SECURITY_VIEWER_PASSWORD", "test-viewer-password");
     env.put("QUARRY_SECURITY_TOKEN_KEY", TOKEN_KEY);
+    // The local services are guest/guest and trust authentication.
+    env.put("QUARRY_SECURITY_ALLOW_DEFAULT_SERVICE_CREDENTIALS", "true");
     env.put("QUARRY_PLATFORM_BASE_URL", PLATFORM.baseUrl().toString());
     env.put("QUARRY_MINING_PUBLISH_BATCH_SIZE", "1");
     env.put("QUARRY_STREAMS_POSTS_SCHEDULE", NEVER);
