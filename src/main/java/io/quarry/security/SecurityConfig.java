@@ -6,6 +6,7 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
+import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.actuate.autoconfigure.security.servlet.EndpointRequest;
 import org.springframework.boot.actuate.health.HealthEndpoint;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -13,6 +14,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.core.env.Environment;
 import org.springframework.core.env.Profiles;
+import org.springframework.core.io.Resource;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpMethod;
 import org.springframework.security.access.AccessDeniedException;
@@ -33,9 +35,10 @@ import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
 
 /**
  * Health (with its liveness and readiness groups) is public; everything else needs a login. The
- * Hawtio console and Jolokia can stop routes and invoke MBean operations, so they need the admin
- * role; metrics and Quarry's read-only pages accept the viewer too. Both accounts come from
- * configuration; in the {@code prod} profile a missing password stops start-up.
+ * Hawtio console and Jolokia can stop routes (by POST with the CSRF token, see {@link
+ * JolokiaAccess}), so they need the admin role; metrics and Quarry's read-only pages accept the
+ * viewer too. Both accounts come from configuration; in the {@code prod} profile a missing password
+ * stops start-up.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
@@ -95,6 +98,16 @@ public class SecurityConfig {
       }
       denied.handle(request, response, exception);
     }
+  }
+
+  /**
+   * Jolokia's restrictor: the policy file (jolokia.config.policyLocation), exec by POST only, and
+   * an audit line per exec or write. Jolokia picks up a Restrictor bean instead of reading the file
+   * itself, which would allow everything if the file were missing.
+   */
+  @Bean
+  JolokiaAccess jolokiaAccess(@Value("${jolokia.config.policyLocation}") Resource policy) {
+    return new JolokiaAccess(policy);
   }
 
   @Bean
