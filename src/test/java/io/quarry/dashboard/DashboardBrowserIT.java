@@ -40,8 +40,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 /**
  * The dashboard in a real headless Chromium (Debian's chromium and chromedriver): log in, see the
  * jobs, run one and watch its execution appear without a reload, replay a parked dead letter and
- * watch it leave the list, and a read-only user who is offered no action and refused one.
- * Screenshots go to {@code target/screenshots}.
+ * watch it leave the list, a read-only user who is offered no action and refused one, and Hawtio's
+ * Camel view listing Quarry's routes. Screenshots go to {@code target/screenshots}.
  */
 @QuarryIntegrationTest
 class DashboardBrowserIT {
@@ -232,6 +232,23 @@ class DashboardBrowserIT {
                 .query(Long.class)
                 .single())
         .isZero();
+  }
+
+  @Test
+  void anAdminSeesQuarrysCamelRoutesInHawtioThroughTheRestrictedJolokia() throws IOException {
+    logIn("admin", "test-admin-password");
+    browser.get("http://127.0.0.1:" + port + "/actuator/hawtio/camel/routes");
+    // Hawtio's tree and route list come from Jolokia reads and searches: the route ids appear only
+    // if the access policy lets Hawtio's own requests through.
+    new WebDriverWait(browser, Duration.ofSeconds(60))
+        .until(d -> d.getPageSource().contains("posts-miner-pages"));
+    // The routes table: each route's state, read through Jolokia.
+    new WebDriverWait(browser, Duration.ofSeconds(60))
+        .until(d -> !d.findElements(By.xpath("//td[contains(., 'Started')]")).isEmpty());
+    screenshot("hawtio-routes");
+    assertThat(browser.getPageSource())
+        .contains("posts-scheduler-tick")
+        .contains("dead-letter-retry");
   }
 
   private void logIn(String user, String password) {

@@ -157,10 +157,11 @@ class JolokiaSecurityIT {
     assertThat(start.path("status").asInt()).as(start.toString()).isEqualTo(200);
     assertThat(camel.getRouteController().getRouteStatus(ROUTE)).isEqualTo(ServiceStatus.Started);
 
+    // Quotes in the MBean name come escaped when an earlier test class switched logging to JSON.
     assertThat(output.getAll())
         .contains("Jolokia exec by admin from 127.0.0.1: ")
-        .contains(ROUTE + "\",type=routes stop()")
-        .contains(ROUTE + "\",type=routes start()");
+        .containsPattern(ROUTE + "\\\\?\",type=routes stop\\(\\)")
+        .containsPattern(ROUTE + "\\\\?\",type=routes start\\(\\)");
   }
 
   @Test
