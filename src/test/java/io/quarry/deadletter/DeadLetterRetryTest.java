@@ -66,19 +66,7 @@ class DeadLetterRetryTest {
         new StreamProperties(
             "0 0 0 1 1 ? 2099", "/users/{userId}/posts", 100, 3, false, List.of("raw-storage"), 0);
     MiningProperties mining = io.quarry.support.TestProperties.mining(65536, RETRIES);
-    return new QuarryProperties(
-        "qa",
-        null,
-        null,
-        null,
-        null,
-        Map.of("posts", posts),
-        null,
-        Map.of(),
-        null,
-        null,
-        mining,
-        null);
+    return io.quarry.support.TestProperties.of(null, Map.of("posts", posts), mining);
   }
 
   private Exchange deadLetter(Map<String, Object> headers) {

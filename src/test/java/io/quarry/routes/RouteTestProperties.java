@@ -22,18 +22,6 @@ final class RouteTestProperties {
             List.of("raw-storage"),
             0);
     MiningProperties mining = io.quarry.support.TestProperties.mining(65536, 0);
-    return new QuarryProperties(
-        "qa",
-        null,
-        null,
-        null,
-        null,
-        Map.of(name, stream),
-        null,
-        Map.of(),
-        null,
-        null,
-        mining,
-        null);
+    return io.quarry.support.TestProperties.of(null, Map.of(name, stream), mining);
   }
 }

@@ -47,19 +47,16 @@ public final class TestProperties {
             "token",
             false,
             List.of());
+    return of(platform, Map.of("posts", stream), mining);
+  }
+
+  /** Quarry's configuration of environment {@code qa} with only these parts set. */
+  public static QuarryProperties of(
+      QuarryProperties.Platform platform,
+      Map<String, StreamProperties> streams,
+      MiningProperties mining) {
     return new QuarryProperties(
-        "qa",
-        platform,
-        null,
-        null,
-        null,
-        Map.of("posts", stream),
-        null,
-        Map.of(),
-        null,
-        null,
-        mining,
-        null);
+        "qa", platform, null, null, null, streams, null, Map.of(), null, null, mining, null);
   }
 
   /**
