@@ -183,12 +183,20 @@ public record QuarryProperties(
    * @param tokenKey Base64 of the 32-byte AES key that encrypts users' access tokens at rest
    * @param allowDefaultServiceCredentials let the prod profile start with the RabbitMQ user {@code
    *     guest} or an empty database password (a warning is logged); off by default
+   * @param apiClients machine clients of the operations API, each {@code name:role:sha256} (role
+   *     {@code admin} or {@code viewer}, the hex SHA-256 of the client's bearer token); none by
+   *     default
    */
   public record Security(
       @NotNull @Valid Account admin,
       @NotNull @Valid Account viewer,
       @AesKey String tokenKey,
-      boolean allowDefaultServiceCredentials) {
+      boolean allowDefaultServiceCredentials,
+      List<String> apiClients) {
+
+    public Security {
+      apiClients = apiClients == null ? List.of() : List.copyOf(apiClients);
+    }
 
     @Override
     public String toString() {
@@ -198,6 +206,8 @@ public record QuarryProperties(
           + viewer
           + ", tokenKey=****, allowDefaultServiceCredentials="
           + allowDefaultServiceCredentials
+          + ", apiClients="
+          + apiClients.stream().map(client -> client.split(":", 2)[0]).toList()
           + "]";
     }
   }

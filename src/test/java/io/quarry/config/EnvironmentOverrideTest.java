@@ -3,6 +3,7 @@ package io.quarry.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -42,6 +43,17 @@ class EnvironmentOverrideTest {
 
     assertThat(properties.streams()).containsOnlyKeys("posts", "ads", "ad-clicks");
     assertThat(properties.streams().get("ad-clicks").schedule()).isEqualTo("0 30 * * * ?");
+  }
+
+  @Test
+  void apiClientsAreACommaSeparatedListAndNoneByDefault() throws IOException {
+    String first = "auth-service:admin:" + "ab".repeat(32);
+    String second = "nightly-report:viewer:" + "cd".repeat(32);
+
+    assertThat(bind(Map.of()).security().apiClients()).isEmpty();
+    assertThat(bind(Map.of("QUARRY_SECURITY_API_CLIENTS", first + "," + second)).security())
+        .extracting(QuarryProperties.Security::apiClients)
+        .isEqualTo(List.of(first, second));
   }
 
   @Test
