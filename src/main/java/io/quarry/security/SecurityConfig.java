@@ -49,11 +49,15 @@ import org.springframework.security.web.util.matcher.NegatedRequestMatcher;
 import org.springframework.security.web.util.matcher.RequestMatcher;
 
 /**
- * Health (with its liveness and readiness groups) is public; everything else needs a login. The
+ * Two filter chains. Requests with {@code Authorization: Bearer} belong to the machine clients of
+ * {@code quarry.security.api-clients}: stateless, no CSRF, the API only. Everything else is for
+ * people: health (with its liveness and readiness groups) is public, the rest needs a login. The
  * Hawtio console and Jolokia can stop routes (by POST with the CSRF token, see {@link
  * JolokiaAccess}), so they need the admin role; metrics and Quarry's read-only pages accept the
- * viewer too. Both accounts come from configuration; in the {@code prod} profile a missing password
- * stops start-up.
+ * viewer too; changing anything through the API needs the admin. Both accounts come from
+ * configuration; in the {@code prod} profile a missing password stops start-up. The CSRF token is
+ * bound to the session ({@link SessionCsrfTokenRepository}); Quarry's pages carry a strict
+ * Content-Security-Policy.
  */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnWebApplication(type = ConditionalOnWebApplication.Type.SERVLET)
