@@ -68,6 +68,18 @@ class EnvironmentOverrideTest {
         .containsExactly("demo-user-3=unauthorized", "demo-user-7=server-errors:5+pages:12");
   }
 
+  @Test
+  void previousTokenKeysAreACommaSeparatedListAndNoneByDefault() throws IOException {
+    String first = "a2V5LWEtMzItYnl0ZXMtZm9yLXRlc3Rpbmctb25seSE=";
+    String second = "a2V5LWItMzItYnl0ZXMtZm9yLXRlc3Rpbmctb25seSE=";
+    assertThat(bind(Map.of()).security().previousTokenKeys()).isEmpty();
+    assertThat(
+            bind(Map.of("QUARRY_SECURITY_PREVIOUS_TOKEN_KEYS", first + "," + second))
+                .security()
+                .previousTokenKeys())
+        .containsExactly(first, second);
+  }
+
   private static QuarryProperties bind(Map<String, Object> variables) throws IOException {
     StandardEnvironment environment = new StandardEnvironment();
     environment
