@@ -11,18 +11,34 @@ import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.quartz.JobExecutionContext;
+import org.quartz.JobExecutionException;
+import org.quartz.JobKey;
+import org.quartz.listeners.JobListenerSupport;
 import org.springframework.boot.WebApplicationType;
+import org.springframework.boot.autoconfigure.quartz.SchedulerFactoryBeanCustomizer;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.mock.env.MockEnvironment;
 
 /**
  * Two Quarry instances on one job store: every tick of a job, and of a stream's scheduler, fires on
- * exactly one of them.
+ * exactly one of them, each of them fires both, and no fire fails.
+ *
+ * <p>The two instances share one JVM, so their Camel contexts need different JMX management names
+ * (production has one context per JVM, all named {@code quarry}). The durable jobs are stored by
+ * whichever instance starts first; the other must run them all the same.
  */
 class ClusteredSchedulerIT {
+
+  private static final JobKey RESEND_ERROR_EMAIL =
+      JobKey.jobKey("ResendErrorEmailJob", MaintenanceJobs.GROUP);
+  private static final JobKey POSTS_SCHEDULER =
+      JobKey.jobKey("posts-scheduler", JobService.STREAM_GROUP);
 
   private final String env = IsolatedEnvironment.newName();
   private final MockEnvironment props =
@@ -30,6 +46,11 @@ class ClusteredSchedulerIT {
           .withProperty("quarry.environment", env)
           .withProperty("quarry.database.schema", env);
   private final List<ConfigurableApplicationContext> instances = new ArrayList<>();
+
+  /** Every job execution on either instance, as its own scheduler reported it. */
+  private final Queue<Fire> fires = new ConcurrentLinkedQueue<>();
+
+  private record Fire(String instance, JobKey job, JobExecutionException failure) {}
 
   @AfterEach
   void stopInstances() throws Exception {
@@ -43,12 +64,30 @@ class ClusteredSchedulerIT {
     instances.add(start("node-b"));
 
     await()
-        .atMost(Duration.ofSeconds(40))
-        .until(() -> runs().size() >= 8 && postsTicks().size() >= 4);
+        .atMost(Duration.ofSeconds(60))
+        .failFast(() -> assertThat(failedFires()).as("failed fires").isEmpty())
+        .until(
+            () ->
+                ranOn(RESEND_ERROR_EMAIL).size() == 2
+                    && ranOn(POSTS_SCHEDULER).size() == 2
+                    && runs().size() >= 8
+                    && postsTicks().size() >= 4);
 
+    assertThat(failedFires()).as("failed fires").isEmpty();
+    assertThat(ranOn(RESEND_ERROR_EMAIL))
+        .as("instances that fired ResendErrorEmailJob")
+        .containsExactlyInAnyOrder("node-a", "node-b");
+    assertThat(ranOn(POSTS_SCHEDULER))
+        .as("instances that fired the posts scheduler")
+        .containsExactlyInAnyOrder("node-a", "node-b");
     assertThat(query("select instance_name from " + env + ".qrtz_scheduler_state order by 1"))
         .as("both instances are members of the cluster")
         .containsExactly("node-a", "node-b");
+    assertThat(
+            query(
+                "select trigger_name from " + env + ".qrtz_triggers where trigger_state = 'ERROR'"))
+        .as("triggers Quartz gave up on")
+        .isEmpty();
     List<String[]> runs = runs();
     List<String> ticks = runs.stream().map(r -> r[0]).toList();
     assertThat(ticks).as("fire times of ResendErrorEmailJob").doesNotHaveDuplicates();
@@ -61,6 +100,22 @@ class ClusteredSchedulerIT {
         .doesNotHaveDuplicates();
   }
 
+  /** The instances on which the job ran at least once without failing. */
+  private List<String> ranOn(JobKey job) {
+    return fires.stream()
+        .filter(f -> f.job().equals(job) && f.failure() == null)
+        .map(Fire::instance)
+        .distinct()
+        .toList();
+  }
+
+  private List<String> failedFires() {
+    return fires.stream()
+        .filter(f -> f.failure() != null)
+        .map(f -> f.instance() + " " + f.job() + ": " + f.failure().getMessage())
+        .toList();
+  }
+
   private List<String> postsTicks() throws Exception {
     return query(
         "select to_char(date_trunc('second', started_at), 'HH24:MI:SS') from "
@@ -69,9 +124,14 @@ class ClusteredSchedulerIT {
   }
 
   private ConfigurableApplicationContext start(String instance) {
+    // Listens from before the scheduler starts, so no fire goes unseen.
+    SchedulerFactoryBeanCustomizer recordFires =
+        factory -> factory.setGlobalJobListeners(new FireRecorder(instance));
     return new SpringApplicationBuilder(QuarryApplication.class)
         .web(WebApplicationType.SERVLET)
         .profiles("test")
+        .initializers(
+            context -> context.getBeanFactory().registerSingleton("recordFires", recordFires))
         .run(
             "--server.port=0",
             // two instances in one JVM: keep their JMX names apart
@@ -84,6 +144,26 @@ class ClusteredSchedulerIT {
             "--quarry.scheduler.thread-count=2",
             "--quarry.jobs.resend-error-email.cron=0/1 * * * * ?",
             "--quarry.streams.posts.schedule=0/2 * * * * ?");
+  }
+
+  /** Records each job execution of one instance's scheduler, failed or not. */
+  private final class FireRecorder extends JobListenerSupport {
+
+    private final String instance;
+
+    FireRecorder(String instance) {
+      this.instance = instance;
+    }
+
+    @Override
+    public String getName() {
+      return "fire-recorder-" + instance;
+    }
+
+    @Override
+    public void jobWasExecuted(JobExecutionContext context, JobExecutionException failure) {
+      fires.add(new Fire(instance, context.getJobDetail().getKey(), failure));
+    }
   }
 
   private List<String> query(String sql) throws Exception {
