@@ -3,9 +3,12 @@ package io.quarry.scheduling;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.SchedulerProperties;
 import java.util.Properties;
+import org.apache.camel.CamelContext;
 import org.apache.camel.component.quartz.QuartzComponent;
+import org.apache.camel.component.quartz.QuartzConstants;
 import org.apache.camel.spi.ComponentCustomizer;
 import org.quartz.Scheduler;
+import org.quartz.SchedulerException;
 import org.quartz.impl.jdbcjobstore.PostgreSQLDelegate;
 import org.springframework.boot.autoconfigure.quartz.SchedulerFactoryBeanCustomizer;
 import org.springframework.context.annotation.Bean;
@@ -47,6 +50,15 @@ public class QuartzConfig {
   /**
    * Camel's quartz endpoints use the clustered scheduler; Camel starts it after its routes, Spring
    * shuts it down.
+   *
+   * <p>A fired job finds its CamelContext in the firing instance's scheduler context, under the
+   * name written into the job's data by the instance that first stored the job (Camel never
+   * rewrites the data of a stored job). By default Camel writes, and registers its own context
+   * under, the JMX management name: a per-JVM detail ({@code
+   * camel.main.jmx-management-name-pattern}; two contexts in one JVM must differ), so a job stored
+   * by one instance could fail on another. Quarry's quartz endpoints write the context name instead
+   * ({@code usingFixedCamelContextName=true}), which {@code camel.main.name} makes the same on
+   * every instance, and each instance registers its context under that name too.
    */
   @Bean
   ComponentCustomizer quartzComponentUsesTheClusteredScheduler(
@@ -57,6 +69,18 @@ public class QuartzConfig {
               component.setScheduler(scheduler);
               component.setAutoStartScheduler(properties.scheduler().autoStartup());
               component.setPrefixJobNameWithEndpointId(false);
+              registerByContextName(scheduler, component.getCamelContext());
             });
+  }
+
+  /** Where a job stored with {@code usingFixedCamelContextName=true} looks for its context. */
+  private static void registerByContextName(Scheduler scheduler, CamelContext camel) {
+    try {
+      scheduler
+          .getContext()
+          .put(QuartzConstants.QUARTZ_CAMEL_CONTEXT + "-" + camel.getName(), camel);
+    } catch (SchedulerException e) {
+      throw new IllegalStateException("cannot register the CamelContext with Quartz", e);
+    }
   }
 }

@@ -10,7 +10,8 @@ import org.springframework.stereotype.Component;
  * handing over to the shared worker that records the run and queues its integration event. Missed
  * ticks fire once ({@code misfireInstruction=1}, fire once now), never as a burst; a job never runs
  * twice at once ({@code stateful}); stopping one instance leaves the cluster's trigger alone
- * ({@code deleteJob=false}).
+ * ({@code deleteJob=false}); any instance can run the job, whichever stored it ({@code
+ * usingFixedCamelContextName}, see {@code QuartzConfig}).
  */
 @Component
 public class MaintenanceJobRoutes extends RouteBuilder {
@@ -47,6 +48,7 @@ public class MaintenanceJobRoutes extends RouteBuilder {
         + "&stateful=true"
         + "&deleteJob=false"
         + "&durableJob=true"
+        + "&usingFixedCamelContextName=true"
         + "&trigger.priority="
         + job.properties().priority()
         + "&trigger.misfireInstruction=1";

@@ -38,7 +38,8 @@ public class StreamSchedulerRoutes extends RouteBuilder {
             + stream
             + "-scheduler?cron=RAW("
             + config.schedule()
-            + ")&stateful=true&deleteJob=false&durableJob=true&trigger.misfireInstruction=1")
+            + ")&stateful=true&deleteJob=false&durableJob=true&usingFixedCamelContextName=true"
+            + "&trigger.misfireInstruction=1")
         .routeId(stream + "-scheduler-tick")
         .to(worker(stream));
 
