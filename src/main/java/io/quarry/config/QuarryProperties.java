@@ -183,12 +183,14 @@ public record QuarryProperties(
    * @param tokenKey Base64 of the 32-byte AES key that encrypts users' access tokens at rest
    * @param allowDefaultServiceCredentials let the prod profile start with the RabbitMQ user {@code
    *     guest} or an empty database password (a warning is logged); off by default
+   * @param loginThrottle how failed logins slow down further attempts
    */
   public record Security(
       @NotNull @Valid Account admin,
       @NotNull @Valid Account viewer,
       @AesKey String tokenKey,
-      boolean allowDefaultServiceCredentials) {
+      boolean allowDefaultServiceCredentials,
+      @NotNull @Valid @NestedConfigurationProperty LoginThrottleProperties loginThrottle) {
 
     @Override
     public String toString() {
@@ -198,6 +200,8 @@ public record QuarryProperties(
           + viewer
           + ", tokenKey=****, allowDefaultServiceCredentials="
           + allowDefaultServiceCredentials
+          + ", loginThrottle="
+          + loginThrottle
           + "]";
     }
   }
