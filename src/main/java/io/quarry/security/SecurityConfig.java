@@ -31,6 +31,7 @@ import org.springframework.security.provisioning.InMemoryUserDetailsManager;
 import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.web.access.AccessDeniedHandlerImpl;
+import org.springframework.security.web.authentication.UsernamePasswordAuthenticationFilter;
 import org.springframework.security.web.csrf.CookieCsrfTokenRepository;
 
 /**
@@ -48,7 +49,10 @@ public class SecurityConfig {
   public static final String VIEWER = "VIEWER";
 
   @Bean
-  SecurityFilterChain securityFilterChain(HttpSecurity http) throws Exception {
+  SecurityFilterChain securityFilterChain(HttpSecurity http, LoginThrottle loginThrottle)
+      throws Exception {
+    http.addFilterBefore(
+        new LoginThrottleFilter(loginThrottle), UsernamePasswordAuthenticationFilter.class);
     http.authorizeHttpRequests(
             requests ->
                 requests

@@ -11,15 +11,18 @@ import org.springframework.util.unit.DataSize;
 
 /**
  * Writes an RFC 9457 problem body from a servlet filter, where Spring MVC's {@code ProblemDetail}
- * handling does not reach: the same fields as {@link org.springframework.http.ProblemDetail}.
+ * handling does not reach: the same fields as {@link org.springframework.http.ProblemDetail}. Also
+ * used by the login throttle in front of Spring Security's authentication filters.
  */
-final class Problems {
+public final class Problems {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private Problems() {}
 
-  static void write(HttpServletResponse response, HttpStatus status, String detail, String instance)
+  /** Answers {@code status} with a problem body; {@code instance} is left out when null. */
+  public static void write(
+      HttpServletResponse response, HttpStatus status, String detail, String instance)
       throws IOException {
     Map<String, Object> problem = new LinkedHashMap<>();
     problem.put("type", "about:blank");
