@@ -5,8 +5,8 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.stereotype.Component;
 
 /**
- * The one place that knows how queues and exchanges are named (ARCHITECTURE.md §2): a base name
- * followed by {@code -<environment>}, e.g. {@code posts-mining-queue-dev}.
+ * The one place that knows how queues and exchanges are named (docs/architecture.md, Names on the
+ * bus): a base name followed by {@code -<environment>}, e.g. {@code posts-mining-queue-dev}.
  */
 @Component
 public class BusNames {

@@ -1,6 +1,8 @@
 package io.quarry.config;
 
 import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.springframework.boot.context.properties.bind.BindException;
 import org.springframework.boot.context.properties.bind.validation.BindValidationException;
@@ -16,6 +18,8 @@ import org.springframework.validation.ObjectError;
  */
 public class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Exception>
     implements Ordered {
+
+  private static final Pattern LIST_ENTRY = Pattern.compile("(.+)\\[(\\d+)]");
 
   @Override
   public int getOrder() {
@@ -55,8 +59,24 @@ public class ConfigurationFailureAnalyzer extends AbstractFailureAnalyzer<Except
   }
 
   private static String line(String key, String reason) {
-    String env = key.toUpperCase(Locale.ROOT).replaceAll("[.\\[\\-]", "_").replace("]", "");
-    return "  " + key + " " + reason + "  (environment variable " + env + ")";
+    Matcher entry = LIST_ENTRY.matcher(key);
+    if (entry.matches()) {
+      // A list is set from the environment as one comma-separated variable, not one per entry.
+      return "  "
+          + key
+          + " "
+          + reason
+          + "  (environment variable "
+          + variable(entry.group(1))
+          + ", its entry "
+          + entry.group(2)
+          + " counted from 0 in the comma-separated list)";
+    }
+    return "  " + key + " " + reason + "  (environment variable " + variable(key) + ")";
+  }
+
+  private static String variable(String key) {
+    return key.toUpperCase(Locale.ROOT).replaceAll("[.\\[\\-]", "_").replace("]", "");
   }
 
   private static String rootMessage(Throwable t) {

@@ -28,7 +28,7 @@ import org.springframework.validation.annotation.Validated;
  * @param platform the platform API that miners call
  * @param rabbitmq broker connection
  * @param database PostgreSQL connection
- * @param security console users and the key that encrypts users' access tokens
+ * @param security console users and the keys that encrypt users' access tokens
  * @param streams the mined streams by name ({@code posts}, {@code ads}, {@code ad-clicks})
  * @param scheduler the clustered Quartz scheduler
  * @param jobs the maintenance jobs by name ({@code clean-up-sent-email}, {@code
@@ -180,17 +180,36 @@ public record QuarryProperties(
    *
    * @param admin the administrator (may trigger, pause, replay)
    * @param viewer the read-only user
-   * @param tokenKey Base64 of the 32-byte AES key that encrypts users' access tokens at rest
+   * @param tokenKey Base64 of the 32-byte AES key that encrypts users' access tokens at rest (the
+   *     current key of the ring: every token written is encrypted with it)
+   * @param previousTokenKeys Base64 AES keys that encrypted tokens before the current one: they
+   *     only decrypt, until {@code POST /api/admin/token-keys/re-encrypt} has moved every token to
+   *     the current key; none by default
    * @param allowDefaultServiceCredentials let the prod profile start with the RabbitMQ user {@code
    *     guest} or an empty database password (a warning is logged); off by default
+   * @param apiClients machine clients of the operations API, each {@code name:role:sha256} (role
+   *     {@code admin} or {@code viewer}, the hex SHA-256 of the client's bearer token); none by
+   *     default
    * @param loginThrottle how failed logins slow down further attempts
    */
   public record Security(
       @NotNull @Valid Account admin,
       @NotNull @Valid Account viewer,
       @AesKey String tokenKey,
+      List<@AesKey String> previousTokenKeys,
       boolean allowDefaultServiceCredentials,
+      List<String> apiClients,
       @NotNull @Valid @NestedConfigurationProperty LoginThrottleProperties loginThrottle) {
+
+    public Security {
+      // Not List.copyOf: a null entry must reach validation (and its message), not fail binding.
+      previousTokenKeys =
+          previousTokenKeys == null
+              ? List.of()
+              : java.util.Collections.unmodifiableList(
+                  new java.util.ArrayList<>(previousTokenKeys));
+      apiClients = apiClients == null ? List.of() : List.copyOf(apiClients);
+    }
 
     @Override
     public String toString() {
@@ -198,8 +217,12 @@ public record QuarryProperties(
           + admin
           + ", viewer="
           + viewer
-          + ", tokenKey=****, allowDefaultServiceCredentials="
+          + ", tokenKey=****, previousTokenKeys="
+          + previousTokenKeys.size()
+          + " masked, allowDefaultServiceCredentials="
           + allowDefaultServiceCredentials
+          + ", apiClients="
+          + apiClients.stream().map(client -> client.split(":", 2)[0]).toList()
           + ", loginThrottle="
           + loginThrottle
           + "]";

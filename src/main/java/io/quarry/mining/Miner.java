@@ -142,7 +142,15 @@ public class Miner {
       return;
     }
     // The token comes with the chain's state (one query, not two); decrypted only here.
-    String token = state.accessToken() == null ? null : cipher.decrypt(state.accessToken());
+    String token = null;
+    boolean undecryptable = false;
+    if (state.accessToken() != null) {
+      try {
+        token = cipher.decrypt(state.accessToken());
+      } catch (TokenCipher.TokenDecryptionException e) {
+        undecryptable = true;
+      }
+    }
     // When no earlier run mined items, no page can consist of old data: the per-page look-up is
     // skipped for the whole run.
     boolean checkOldData = state.earlierItems();
@@ -154,10 +162,33 @@ public class Miner {
             state.seenMarkers(),
             checkOldData,
             state.chainStartedAt());
-    if (token == null) {
+    if (undecryptable) {
+      flagUndecryptable(message);
+      chain.stop(StopReason.TOKEN_UNDECRYPTABLE, "no configured token key decrypts the token");
+    } else if (token == null) {
       chain.stop(StopReason.NO_TOKEN, "user has no access token");
     }
     exchange.setProperty(CHAIN, chain);
+  }
+
+  /**
+   * A token that no key of the ring decrypts (its key was dropped from the configuration, or the
+   * value was altered) cannot be mended by a retry: the user is flagged for re-authorisation, which
+   * stores a new token under the current key. Reported once per user, whichever stream's chain
+   * finds it first; the token is never logged.
+   */
+  private void flagUndecryptable(MiningMessage message) {
+    if (states.flagReauthorization(message.userId())) {
+      log.warn(
+          "The stored access token of user {} cannot be decrypted with quarry.security.token-key or"
+              + " any of quarry.security.previous-token-keys: its chains stop and the user needs"
+              + " re-authorisation (was a key dropped before POST"
+              + " /api/admin/token-keys/re-encrypt?)",
+          message.userId());
+      metrics
+          .counter("quarry.mining.reauthorization.needed", "stream", message.stream())
+          .increment();
+    }
   }
 
   /**

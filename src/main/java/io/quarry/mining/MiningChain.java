@@ -145,7 +145,7 @@ public final class MiningChain {
   }
 
   /**
-   * Accounts for a fetched page and decides what comes next (ARCHITECTURE.md §3): the end of the
+   * Accounts for a fetched page and decides what comes next (docs/architecture.md): the end of the
    * data, a marker repeated too often, a marker of this run seen again (a cycle), the page limit.
    */
   void pageFetched(int itemCount, String nextMarker, boolean hasMore, int maxPagesPerRun) {

@@ -3,7 +3,7 @@ package io.quarry.mining;
 import java.util.UUID;
 
 /**
- * One user's next page(s) of one stream (ARCHITECTURE.md §3). The token is never in it: the miner
+ * One user's next page(s) of one stream (docs/architecture.md). The token is never in it: the miner
  * reads it from the database.
  */
 public record MiningMessage(

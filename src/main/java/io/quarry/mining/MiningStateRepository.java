@@ -20,7 +20,9 @@ public class MiningStateRepository {
     MARKER_CYCLE,
     MAX_PAGES,
     UNAUTHORIZED,
-    NO_TOKEN;
+    NO_TOKEN,
+    /** No configured token key decrypts the user's stored token; the user must authorise again. */
+    TOKEN_UNDECRYPTABLE;
 
     public String code() {
       return name().toLowerCase(java.util.Locale.ROOT);
@@ -228,10 +230,10 @@ public class MiningStateRepository {
    * progress but stale (its message lost or waiting past {@code staleAfter}), and one that reached
    * {@code max-pages-per-run}. It keeps its saved marker, the markers it saw (cycle detection) and
    * when it began (items it stored are not old data); its counters start again for this run. A
-   * chain that ended (end of data, no new data, a broken marker sequence, a refused token) or
-   * failed for good (a permanent failure, its message parked) starts afresh at the first page.
-   * Either way {@code mined_before} records whether an earlier run mined items, for incremental
-   * mining.
+   * chain that ended (end of data, no new data, a broken marker sequence, a refused or
+   * undecryptable token) or failed for good (a permanent failure, its message parked) starts afresh
+   * at the first page. Either way {@code mined_before} records whether an earlier run mined items,
+   * for incremental mining.
    */
   public List<Claim> claim(String stream, UUID runId, List<Long> users, Duration staleAfter) {
     if (users.isEmpty()) {
@@ -449,9 +451,20 @@ public class MiningStateRepository {
         == 1;
   }
 
-  public void flagReauthorization(long userId) {
-    jdbc.sql("update app_user set needs_reauthorization = true, updated_at = now() where id = :id")
-        .param("id", userId)
-        .update();
+  /**
+   * Flags the user as needing re-authorisation: later ticks skip it until its token is replaced.
+   *
+   * @return true when this call flagged it, false when it was flagged already (by another stream's
+   *     chain, say), so the caller reports it once
+   */
+  public boolean flagReauthorization(long userId) {
+    return jdbc.sql(
+                """
+                update app_user set needs_reauthorization = true, updated_at = now()
+                 where id = :id and not needs_reauthorization
+                """)
+            .param("id", userId)
+            .update()
+        == 1;
   }
 }

@@ -34,7 +34,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Fetches one page of a user's stream from the platform API (ARCHITECTURE.md §4) and classifies
+ * Fetches one page of a user's stream from the platform API (docs/architecture.md) and classifies
  * every failure as a {@link PlatformException} subtype. Thread-safe; one instance serves all
  * miners, over a pool of kept-alive HTTP/1.1 connections (Apache HttpClient 5, blocking: the
  * miner's thread does the I/O, no selector thread or futures per request). The access token goes
@@ -334,7 +334,7 @@ public final class PlatformClient implements AutoCloseable {
       }
     }
 
-    /** The default contract of ARCHITECTURE.md §4, with 2 s connect and 10 s read timeouts. */
+    /** The default contract of docs/architecture.md, with 2 s connect and 10 s read timeouts. */
     public static Settings defaults(URI baseUrl) {
       return new Settings(
           baseUrl,

@@ -1,6 +1,7 @@
 package io.quarry.user;
 
 import io.quarry.security.TokenCipher;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
@@ -41,6 +42,63 @@ public class UserRepository {
     jdbc.sql("update app_user set email = :email, updated_at = now() where id = :id")
         .param("email", email)
         .param("id", userId)
+        .update();
+  }
+
+  /** A user's token as stored (encrypted). */
+  public record StoredToken(long userId, byte[] sealed) {
+    @Override
+    public String toString() {
+      return "StoredToken[user=" + userId + "]";
+    }
+  }
+
+  /** A token re-encrypted: {@code sealed} replaces {@code read} if the user still has that. */
+  public record Replacement(long userId, byte[] read, byte[] sealed) {
+    @Override
+    public String toString() {
+      return "Replacement[user=" + userId + "]";
+    }
+  }
+
+  /**
+   * Up to {@code limit} users that have a token, with ids above {@code afterId}, in id order: one
+   * page of a walk over every token that never holds them all in memory.
+   */
+  public List<StoredToken> tokensAfter(long afterId, int limit) {
+    return jdbc.sql(
+            """
+            select id, access_token from app_user
+             where id > :after and access_token is not null
+             order by id limit :limit
+            """)
+        .param("after", afterId)
+        .param("limit", limit)
+        .query((rs, row) -> new StoredToken(rs.getLong(1), rs.getBytes(2)))
+        .list();
+  }
+
+  /**
+   * Stores re-encrypted tokens, each only if the user's token is still the value that was read
+   * (compare and set in one statement): a token registered meanwhile is newer and already under the
+   * current key, and is kept. {@code updated_at} stays: the user did not change.
+   *
+   * @return how many tokens were replaced
+   */
+  @Transactional
+  public int replaceTokens(List<Replacement> replacements) {
+    if (replacements.isEmpty()) {
+      return 0;
+    }
+    return jdbc.sql(
+            """
+            update app_user u set access_token = r.sealed
+              from unnest(:ids, :read, :sealed) as r(id, read, sealed)
+             where u.id = r.id and u.access_token = r.read
+            """)
+        .param("ids", replacements.stream().map(Replacement::userId).toArray(Long[]::new))
+        .param("read", replacements.stream().map(Replacement::read).toArray(byte[][]::new))
+        .param("sealed", replacements.stream().map(Replacement::sealed).toArray(byte[][]::new))
         .update();
   }
 

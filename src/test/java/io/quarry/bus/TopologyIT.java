@@ -30,7 +30,10 @@ import org.springframework.test.context.TestPropertySource;
 @TestPropertySource(properties = "camel.main.auto-startup=false")
 class TopologyIT {
 
-  /** Work queues of ARCHITECTURE.md §2, written out here rather than read from our own code. */
+  /**
+   * Work queues of docs/architecture.md (Names on the bus), written out here rather than read from
+   * our own code.
+   */
   static final List<String> WORK_QUEUES =
       Stream.concat(
               Stream.of(

@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * The README's configuration table is checked against the properties records (every key, no stale
- * one), the environment variable naming rule and the defaults in application.yaml.
+ * The configuration table of docs/configuration.md is checked against the properties records (every
+ * key, no stale one), the environment variable naming rule and the defaults in application.yaml.
  */
 class ConfigurationReferenceTest {
 
@@ -36,12 +36,15 @@ class ConfigurationReferenceTest {
   private static final Map<String, String> EXAMPLE_KEYS =
       Map.of("<stream>", "posts", "<job>", "clean-up-sent-email");
 
-  static Map<String, String[]> readme = new TreeMap<>();
+  /** The document that holds the table, between the two markers. */
+  static final Path REFERENCE = Path.of("docs", "configuration.md");
+
+  static Map<String, String[]> rows = new TreeMap<>();
   static Map<String, Object> yaml;
 
   @BeforeAll
   static void read() throws IOException {
-    String text = Files.readString(Path.of("README.md"));
+    String text = Files.readString(REFERENCE);
     String table =
         text.substring(
             text.indexOf("<!-- configuration:start -->"),
@@ -49,7 +52,7 @@ class ConfigurationReferenceTest {
     for (String line : table.split("\n")) {
       Matcher row = ROW.matcher(line.trim());
       if (row.matches()) {
-        readme.put(row.group(1), new String[] {row.group(2), row.group(3), row.group(4)});
+        rows.put(row.group(1), new String[] {row.group(2), row.group(3), row.group(4)});
       }
     }
     try (InputStream in =
@@ -62,14 +65,14 @@ class ConfigurationReferenceTest {
   void theTableListsExactlyTheKeysOfTheProperties() {
     TreeSet<String> keys = new TreeSet<>();
     collect("quarry", QuarryProperties.class, keys);
-    assertThat(new TreeSet<>(readme.keySet()))
-        .as("README configuration table (add missing rows, remove stale ones)")
+    assertThat(new TreeSet<>(rows.keySet()))
+        .as(REFERENCE + " configuration table (add missing rows, remove stale ones)")
         .isEqualTo(keys);
   }
 
   @Test
   void eachRowNamesItsEnvironmentVariable() {
-    readme.forEach(
+    rows.forEach(
         (key, row) ->
             assertThat(row[0])
                 .as("environment variable of " + key)
@@ -78,7 +81,7 @@ class ConfigurationReferenceTest {
 
   @Test
   void eachDefaultIsTheOneInApplicationYaml() {
-    readme.forEach(
+    rows.forEach(
         (key, row) -> {
           String example = key;
           for (Map.Entry<String, String> placeholder : EXAMPLE_KEYS.entrySet()) {

@@ -64,6 +64,23 @@ class ConfigurationValidationTest {
         .doesNotContain(secret);
   }
 
+  @org.junit.jupiter.api.Test
+  void aWrongPreviousTokenKeyIsReportedByItsIndexWithoutEchoingIt(CapturedOutput output) {
+    String good = "a2V5LWEtMzItYnl0ZXMtZm9yLXRlc3Rpbmctb25seSE=";
+    String secret = "c2hvcnQtc2VjcmV0LXZhbHVl";
+    assertThatThrownBy(() -> start("quarry.security.previous-token-keys=" + good + "," + secret))
+        .isNotNull();
+    assertThat(output)
+        .contains("Quarry's configuration is invalid")
+        .contains(
+            "quarry.security.previous-token-keys[1] must be the Base64 encoding of 32 random bytes")
+        .contains(
+            "(environment variable QUARRY_SECURITY_PREVIOUS_TOKEN_KEYS, its entry 1 counted from 0"
+                + " in the comma-separated list)")
+        .doesNotContain("previous-token-keys[0]")
+        .doesNotContain(secret);
+  }
+
   /** A prod configuration that passes every rule; each case below spoils one value. */
   private static final String[] GOOD_PROD = {
     "quarry.security.admin.password=admin-password-long",

@@ -3,6 +3,7 @@ package io.quarry.config;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -45,6 +46,17 @@ class EnvironmentOverrideTest {
   }
 
   @Test
+  void apiClientsAreACommaSeparatedListAndNoneByDefault() throws IOException {
+    String first = "auth-service:admin:" + "ab".repeat(32);
+    String second = "nightly-report:viewer:" + "cd".repeat(32);
+
+    assertThat(bind(Map.of()).security().apiClients()).isEmpty();
+    assertThat(bind(Map.of("QUARRY_SECURITY_API_CLIENTS", first + "," + second)).security())
+        .extracting(QuarryProperties.Security::apiClients)
+        .isEqualTo(List.of(first, second));
+  }
+
+  @Test
   void simulatorFaultsAreACommaSeparatedListAndNoneByDefault() throws IOException {
     assertThat(bind(Map.of()).platform().simulatorFaults()).isEmpty();
     assertThat(
@@ -54,6 +66,18 @@ class EnvironmentOverrideTest {
                 .platform()
                 .simulatorFaults())
         .containsExactly("demo-user-3=unauthorized", "demo-user-7=server-errors:5+pages:12");
+  }
+
+  @Test
+  void previousTokenKeysAreACommaSeparatedListAndNoneByDefault() throws IOException {
+    String first = "a2V5LWEtMzItYnl0ZXMtZm9yLXRlc3Rpbmctb25seSE=";
+    String second = "a2V5LWItMzItYnl0ZXMtZm9yLXRlc3Rpbmctb25seSE=";
+    assertThat(bind(Map.of()).security().previousTokenKeys()).isEmpty();
+    assertThat(
+            bind(Map.of("QUARRY_SECURITY_PREVIOUS_TOKEN_KEYS", first + "," + second))
+                .security()
+                .previousTokenKeys())
+        .containsExactly(first, second);
   }
 
   private static QuarryProperties bind(Map<String, Object> variables) throws IOException {

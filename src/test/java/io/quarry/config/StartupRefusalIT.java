@@ -77,6 +77,41 @@ class StartupRefusalIT {
   }
 
   @Test
+  void everyProfileRefusesAPrefixThatNamesNoEncoderInsteadOfFailingEachLogin() {
+    assertThatThrownBy(
+            () ->
+                start(
+                    "test",
+                    "quarry.security.admin.password={abc}defghijkl",
+                    "quarry.security.viewer.password=viewer"))
+        .satisfies(
+            e ->
+                assertThat(report(e))
+                    .contains("quarry.security.admin.password")
+                    .contains("names no known password encoder")
+                    .doesNotContain("defghijkl"));
+  }
+
+  @Test
+  void aMalformedApiClientStopsStartUpNamingItsPosition() {
+    assertThatThrownBy(
+            () ->
+                start(
+                    "test",
+                    "quarry.security.admin.password=admin",
+                    "quarry.security.viewer.password=viewer",
+                    "quarry.security.api-clients=auth-service:admin:"
+                        + "ab".repeat(32)
+                        + ",script:root:"
+                        + "cd".repeat(32)))
+        .satisfies(
+            e ->
+                assertThat(report(e))
+                    .contains("quarry.security.api-clients[1]", "must be name:role:sha256")
+                    .doesNotContain("cd".repeat(32)));
+  }
+
+  @Test
   void prodStartsOnceBothPasswordsAreSet() {
     startProd(
             "quarry.security.admin.password=admin-password-long",
@@ -120,9 +155,13 @@ class StartupRefusalIT {
   }
 
   private ConfigurableApplicationContext startProd(String... extra) {
+    return start("prod", extra);
+  }
+
+  private ConfigurableApplicationContext start(String profile, String... extra) {
     return new SpringApplicationBuilder(QuarryApplication.class)
         .web(WebApplicationType.SERVLET)
-        .profiles("prod")
+        .profiles(profile)
         .run(
             Stream.concat(
                     Stream.of(

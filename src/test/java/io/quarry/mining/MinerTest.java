@@ -45,12 +45,15 @@ import org.apache.camel.support.DefaultExchange;
 import org.junit.jupiter.api.Test;
 import org.mockito.ArgumentCaptor;
 import org.mockito.InOrder;
+import org.springframework.boot.test.system.CapturedOutput;
 
 /**
  * The miner's steps driven as its route drives them (begin, fetch while wanted, end), with the
  * database, the platform and the bus mocked: one data batch per mining message, holding every page
  * with items the message fetched, published before the continuation or the chain's end.
  */
+@org.junit.jupiter.api.extension.ExtendWith(
+    org.springframework.boot.test.system.OutputCaptureExtension.class)
 class MinerTest {
 
   private static final long USER = 42;
@@ -207,6 +210,48 @@ class MinerTest {
     assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
     order.verify(dataTopic).toTopic(any());
     order.verify(states).finish(any(), eq(StopReason.UNAUTHORIZED), any());
+  }
+
+  @Test
+  void aTokenNoKeyDecryptsStopsTheChainAndFlagsTheUserOnce(CapturedOutput output) {
+    SimpleMeterRegistry meters = new SimpleMeterRegistry();
+    Miner miner = miner(5, false, meters);
+    when(states.chainState(USER, "posts"))
+        .thenReturn(Optional.of(chain(run, 0, new byte[] {1, 2, 3}, false)));
+    when(cipher.decrypt(any()))
+        .thenThrow(new TokenCipher.TokenDecryptionException("no key decrypts it"));
+    // The second chain (another stream's, or the next message) finds the user flagged already.
+    when(states.flagReauthorization(USER)).thenReturn(true, false);
+
+    for (int chain = 0; chain < 2; chain++) {
+      Exchange exchange = new DefaultExchange(new DefaultCamelContext());
+      miner.begin(first(), exchange);
+      assertThat(miner.wantsAnotherPage(exchange)).isFalse();
+      miner.end(exchange);
+    }
+
+    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(states, org.mockito.Mockito.times(2))
+        .finish(any(), eq(StopReason.TOKEN_UNDECRYPTABLE), anyString());
+    verify(publisher, never()).publishAll(any(), anyLong());
+    assertThat(meters.counter("quarry.mining.reauthorization.needed", "stream", "posts").count())
+        .isEqualTo(1);
+    assertThat(
+            meters
+                .counter(
+                    "quarry.mining.chains.stopped",
+                    "stream",
+                    "posts",
+                    "reason",
+                    "token_undecryptable")
+                .count())
+        .isEqualTo(2);
+    assertThat(
+            output.getAll().lines().filter(l -> l.contains("WARN") && l.contains("user " + USER)))
+        .singleElement()
+        .asString()
+        .contains("cannot be decrypted")
+        .contains("re-authorisation");
   }
 
   @Test

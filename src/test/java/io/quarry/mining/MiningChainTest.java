@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;
 
-/** The stop decisions of ARCHITECTURE.md §3, page by page, without a broker or a database. */
+/**
+ * The stop decisions of docs/architecture.md (The mining message), page by page, without a broker
+ * or a database.
+ */
 class MiningChainTest {
 
   private final MiningMessage first = MiningMessage.first("posts", 1, UUID.randomUUID(), 100, 3);

@@ -213,16 +213,39 @@ class JolokiaSecurityIT {
   }
 
   @Test
-  void thereIsNoProxyToOtherJvms() throws Exception {
-    // Without jolokia-service-jsr160 no handler opens a JMX connection for a "target": Jolokia
-    // answers from Quarry's own JVM (with the module it tries the URL and fails with a 500).
-    JsonNode body =
-        post(
-            """
-            {"type":"read","mbean":"java.lang:type=Runtime","attribute":"Name",
-             "target":{"url":"service:jmx:rmi:///jndi/rmi://127.0.0.1:1/jmxrmi"}}""");
+  void aRequestForAnotherJvmIsRefusedNotAnsweredFromThisOne() throws Exception {
+    // Without jolokia-service-jsr160 no handler opens a JMX connection for a "target"; Jolokia
+    // would answer from Quarry's own JVM as if it had, so the request is refused outright, alone
+    // or inside a bulk request.
+    String single =
+        """
+        {"type":"read","mbean":"java.lang:type=Runtime","attribute":"Name",
+         "target":{"url":"service:jmx:rmi:///jndi/rmi://127.0.0.1:1/jmxrmi"}}""";
+    for (String request : new String[] {single, "[{\"type\":\"version\"}," + single + "]"}) {
+      var response = Csrf.post(port, "/actuator/jolokia", ADMIN, ADMIN_PASSWORD, request);
 
-    assertThat(body.path("status").asInt()).as(body.toString()).isEqualTo(200);
+      assertThat(response.statusCode()).as(response.body()).isEqualTo(403);
+      assertThat(response.body()).contains("proxy mode is off");
+    }
+  }
+
+  @Test
+  void aJsonpCallbackIsRefused() throws Exception {
+    var response =
+        send(
+            HttpRequest.newBuilder(uri("/actuator/jolokia/version?callback=steal"))
+                .header("Authorization", Http.basic(ADMIN, ADMIN_PASSWORD))
+                .GET());
+
+    assertThat(response.statusCode()).isEqualTo(403);
+    assertThat(response.body()).doesNotContain("steal(").contains("JSONP");
+  }
+
+  @Test
+  void anOrdinaryPostStillReachesJolokiaAfterTheBodyWasInspected() throws Exception {
+    JsonNode body =
+        post("{\"type\":\"read\",\"mbean\":\"java.lang:type=Runtime\",\"attribute\":\"Name\"}");
+
     assertThat(body.path("value").asText())
         .isEqualTo(ManagementFactory.getRuntimeMXBean().getName());
   }

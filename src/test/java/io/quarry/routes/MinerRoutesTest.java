@@ -23,6 +23,7 @@ import io.quarry.platform.TransientPlatformException;
 import io.quarry.platform.UnexpectedStatusException;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.routes.mining.MinerRoutes;
+import io.quarry.security.TokenCipher;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -147,6 +148,25 @@ class MinerRoutesTest extends CamelTestSupport {
     template.sendBody("direct:consume", "{}".getBytes(StandardCharsets.UTF_8));
 
     verify(miner, times(1)).fetchPage(any()); // no redelivery: another try gets another 404
+    assertThat(deadLettered).hasSize(1);
+    assertThat(deadLettered.get(0).getProperty(DeadLetterHeaders.TRANSIENT_PROPERTY))
+        .isEqualTo(false);
+  }
+
+  @Test
+  void aTokenThatNoKeyDecryptsIsNeverRedelivered() throws Exception {
+    start();
+    when(codec.read(any(), any())).thenReturn(message);
+    doAnswer(
+            invocation -> {
+              throw new TokenCipher.TokenDecryptionException("no configured key decrypts it");
+            })
+        .when(miner)
+        .begin(any(), any());
+
+    template.sendBody("direct:consume", "{}".getBytes(StandardCharsets.UTF_8));
+
+    verify(miner, times(1)).begin(any(), any());
     assertThat(deadLettered).hasSize(1);
     assertThat(deadLettered.get(0).getProperty(DeadLetterHeaders.TRANSIENT_PROPERTY))
         .isEqualTo(false);

@@ -56,7 +56,7 @@ public final class Csrf {
       return client.send(
           HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
               .header("Authorization", auth)
-              .header("Cookie", "XSRF-TOKEN=" + token)
+              .header("Cookie", cookies(page))
               .header("X-XSRF-TOKEN", token)
               .header("Content-Type", "application/json")
               .POST(body)
@@ -68,6 +68,18 @@ public final class Csrf {
       Thread.currentThread().interrupt();
       throw new IllegalStateException(e);
     }
+  }
+
+  /**
+   * The cookies a response set, as a request's Cookie header: the token is bound to the session, so
+   * the session cookie goes back with it.
+   */
+  public static String cookies(HttpResponse<?> response) {
+    return String.join(
+        "; ",
+        response.headers().allValues("Set-Cookie").stream()
+            .map(c -> c.substring(0, c.indexOf(';') < 0 ? c.length() : c.indexOf(';')))
+            .toList());
   }
 
   /** POSTs with credentials but without any CSRF token. */

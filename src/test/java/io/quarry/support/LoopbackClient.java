@@ -41,6 +41,16 @@ public final class LoopbackClient implements AutoCloseable {
           .findFirst();
     }
 
+    /** The cookies the response sets, as a request's {@code Cookie} header. */
+    public String cookies() {
+      return String.join(
+          "; ",
+          headers.stream()
+              .filter(h -> h.getName().equalsIgnoreCase("Set-Cookie"))
+              .map(h -> h.getValue().split(";", 2)[0])
+              .toList());
+    }
+
     /** The value of a cookie the response sets, e.g. {@code JSESSIONID}. */
     public Optional<String> cookie(String name) {
       return headers.stream()
@@ -106,16 +116,17 @@ public final class LoopbackClient implements AutoCloseable {
   }
 
   /**
-   * The login form as a browser sends it: the page first, for the {@code XSRF-TOKEN} cookie, then
-   * the POST with the token echoed. The answer is a redirect: to {@code /login?error} when the
-   * password was wrong.
+   * The login form as a browser sends it: the page first, for the session and the {@code
+   * XSRF-TOKEN} cookie (a copy of the session's CSRF token), then the POST with both cookies and
+   * the token echoed. The answer is a redirect: to {@code /login?error} when the password was
+   * wrong.
    */
   public Response logIn(String user, String password) {
     Response page = send(new HttpGet(base + "/login"));
     String token =
         page.cookie("XSRF-TOKEN").orElseThrow(() -> new AssertionError("no XSRF-TOKEN cookie"));
     HttpPost post = new HttpPost(base + "/login");
-    post.setHeader("Cookie", "XSRF-TOKEN=" + token);
+    post.setHeader("Cookie", page.cookies());
     post.setHeader("X-XSRF-TOKEN", token);
     post.setEntity(
         new UrlEncodedFormEntity(

@@ -19,9 +19,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 
 /**
- * A real HTTP server that plays the platform API of ARCHITECTURE.md §4 with deterministic data per
- * user and configurable latency and faults ({@link UserScenario}). Used by tests, benchmarks and
- * the local setup:
+ * A real HTTP server that plays the platform API of docs/architecture.md with deterministic data
+ * per user and configurable latency and faults ({@link UserScenario}). Used by tests, benchmarks
+ * and the local setup:
  *
  * <pre>
  * java -cp … io.quarry.platform.sim.PlatformSimulator --port 8089 --latency 50ms --pages 5

@@ -8,6 +8,7 @@ import io.quarry.deadletter.DeadLetterPublisher;
 import io.quarry.mining.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
 import io.quarry.platform.UnexpectedStatusException;
+import io.quarry.security.TokenCipher;
 import org.apache.camel.builder.Builder;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
@@ -16,10 +17,11 @@ import org.springframework.stereotype.Component;
 /**
  * Error handling of every route that consumes the bus ({@code routeConfigurationId("bus")}): a
  * message that can never succeed (malformed message, malformed API response, an API status that no
- * retry changes, such as 400 or 404) is dead-lettered at once; any other failure is redelivered
- * inside the route with exponential backoff, then dead-lettered. Either way the original message
- * goes to its queue's {@code .dlq} with the reason, and the source message is acknowledged, so one
- * bad message never blocks the queue behind it.
+ * retry changes, such as 400 or 404, a stored token that no configured key decrypts) is
+ * dead-lettered at once; any other failure is redelivered inside the route with exponential
+ * backoff, then dead-lettered. Either way the original message goes to its queue's {@code .dlq}
+ * with the reason, and the source message is acknowledged, so one bad message never blocks the
+ * queue behind it.
  */
 @Component
 public class BusErrorHandling extends RouteConfigurationBuilder {
@@ -53,6 +55,7 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
             InvalidMessageException.class,
             MalformedResponseException.class,
             UnexpectedStatusException.class,
+            TokenCipher.TokenDecryptionException.class,
             JsonProcessingException.class)
         .handled(true)
         .maximumRedeliveries(0)
