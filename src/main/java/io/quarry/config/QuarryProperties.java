@@ -190,6 +190,7 @@ public record QuarryProperties(
    * @param apiClients machine clients of the operations API, each {@code name:role:sha256} (role
    *     {@code admin} or {@code viewer}, the hex SHA-256 of the client's bearer token); none by
    *     default
+   * @param loginThrottle how failed logins slow down further attempts
    */
   public record Security(
       @NotNull @Valid Account admin,
@@ -197,7 +198,8 @@ public record QuarryProperties(
       @AesKey String tokenKey,
       List<@AesKey String> previousTokenKeys,
       boolean allowDefaultServiceCredentials,
-      List<String> apiClients) {
+      List<String> apiClients,
+      @NotNull @Valid @NestedConfigurationProperty LoginThrottleProperties loginThrottle) {
 
     public Security {
       // Not List.copyOf: a null entry must reach validation (and its message), not fail binding.
@@ -221,6 +223,8 @@ public record QuarryProperties(
           + allowDefaultServiceCredentials
           + ", apiClients="
           + apiClients.stream().map(client -> client.split(":", 2)[0]).toList()
+          + ", loginThrottle="
+          + loginThrottle
           + "]";
     }
   }

@@ -40,6 +40,7 @@ import org.springframework.security.web.SecurityFilterChain;
 import org.springframework.security.web.access.AccessDeniedHandler;
 import org.springframework.security.web.access.AccessDeniedHandlerImpl;
 import org.springframework.security.web.authentication.AnonymousAuthenticationFilter;
+import org.springframework.security.web.authentication.UsernamePasswordAuthenticationFilter;
 import org.springframework.security.web.header.writers.ContentSecurityPolicyHeaderWriter;
 import org.springframework.security.web.header.writers.DelegatingRequestMatcherHeaderWriter;
 import org.springframework.security.web.header.writers.ReferrerPolicyHeaderWriter.ReferrerPolicy;
@@ -116,9 +117,12 @@ public class SecurityConfig {
 
   @Bean
   @Order(2)
-  SecurityFilterChain securityFilterChain(HttpSecurity http) throws Exception {
+  SecurityFilterChain securityFilterChain(HttpSecurity http, LoginThrottle loginThrottle)
+      throws Exception {
     RequestMatcher hawtio = PathPatternRequestMatcher.withDefaults().matcher("/actuator/hawtio/**");
     RequestMatcher login = PathPatternRequestMatcher.withDefaults().matcher("/login");
+    http.addFilterBefore(
+        new LoginThrottleFilter(loginThrottle), UsernamePasswordAuthenticationFilter.class);
     http.authorizeHttpRequests(
             requests ->
                 requests

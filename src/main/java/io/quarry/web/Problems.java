@@ -11,7 +11,8 @@ import org.springframework.util.unit.DataSize;
 
 /**
  * Writes an RFC 9457 problem body from a servlet filter, where Spring MVC's {@code ProblemDetail}
- * handling does not reach: the same fields as {@link org.springframework.http.ProblemDetail}.
+ * handling does not reach: the same fields as {@link org.springframework.http.ProblemDetail}. Also
+ * used by the login throttle in front of Spring Security's authentication filters.
  */
 public final class Problems {
 
@@ -19,6 +20,7 @@ public final class Problems {
 
   private Problems() {}
 
+  /** Answers {@code status} with a problem body; {@code instance} is left out when null. */
   public static void write(
       HttpServletResponse response, HttpStatus status, String detail, String instance)
       throws IOException {

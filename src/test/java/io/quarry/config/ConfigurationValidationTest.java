@@ -36,6 +36,8 @@ class ConfigurationValidationTest {
         "quarry.database.pool-size | many | quarry.database.pool-size | cannot be read | QUARRY_DATABASE_POOL_SIZE",
         "quarry.database.probe-timeout | 500ms | quarry.database.probe-timeout | longer than or equal to 1 second | QUARRY_DATABASE_PROBE_TIMEOUT",
         "quarry.http.max-request-body | 10GB | quarry.http.max-request-body | must be between 1KB and 100MB | QUARRY_HTTP_MAX_REQUEST_BODY",
+        "quarry.security.login-throttle.address.max-failures | 0 | quarry.security.login-throttle.address.max-failures | greater than or equal to 1 | QUARRY_SECURITY_LOGIN_THROTTLE_ADDRESS_MAX_FAILURES",
+        "quarry.security.login-throttle.account.cool-down | 0s | quarry.security.login-throttle.account.cool-down | longer than or equal to 1 second | QUARRY_SECURITY_LOGIN_THROTTLE_ACCOUNT_COOL_DOWN",
       })
   void aWrongValueStopsStartUpNamingTheKey(
       String key,

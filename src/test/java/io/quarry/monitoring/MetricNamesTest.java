@@ -49,6 +49,9 @@ class MetricNamesTest {
           "quarry_mining_items_total",
           "quarry_mining_chains_stopped_total",
           "quarry_scheduler_ticks_total",
+          // Quarry: failed and refused logins (LoginThrottle).
+          "quarry_login_failures_total",
+          "quarry_login_throttled_total",
           // camel-micrometer's route policy (labels camelContext, routeId, eventType, kind).
           "camel_exchanges_total",
           "camel_exchanges_succeeded_total",
