@@ -257,7 +257,9 @@ class DashboardBrowserIT {
     browser.findElement(By.id("username")).sendKeys(user);
     browser.findElement(By.id("password")).sendKeys(password);
     browser.findElement(By.cssSelector("button[type='submit']")).click();
-    new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/dashboard/"));
+    // A login is a bcrypt check and a page load: on a loaded 2-core machine more than LIVE.
+    new WebDriverWait(browser, Duration.ofSeconds(60))
+        .until(ExpectedConditions.urlContains("/dashboard/"));
   }
 
   private static void scrollTo(WebElement element) {
