@@ -146,7 +146,7 @@ public final class Services {
             .timeout(Duration.ofSeconds(10))
             .build();
     try {
-      HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> response = send(request);
       if (response.statusCode() == 404) {
         return Optional.empty();
       }
@@ -170,5 +170,22 @@ public final class Services {
 
   private static String encode(String name) {
     return URLEncoder.encode(name, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
+  /**
+   * Sends a request to the management API, again up to twice when the connection broke under it: a
+   * kept-alive connection the broker closed answers "EOF reached while reading", which says nothing
+   * about the broker.
+   */
+  private HttpResponse<String> send(HttpRequest request) throws IOException, InterruptedException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return http.send(request, HttpResponse.BodyHandlers.ofString());
+      } catch (IOException e) {
+        if (attempt == 3) {
+          throw e;
+        }
+      }
+    }
   }
 }
