@@ -1,11 +1,12 @@
 package io.quarry.bus;
 
+import io.quarry.bus.amqp.PublishFailedException;
+import io.quarry.bus.amqp.Routed;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import org.springframework.amqp.core.Message;
 import org.springframework.amqp.rabbit.connection.CorrelationData;
 import org.springframework.amqp.rabbit.core.RabbitTemplate;
 import org.springframework.stereotype.Component;
@@ -19,9 +20,6 @@ import org.springframework.stereotype.Component;
 @Component
 public class ConfirmedPublisher {
 
-  /** A message and where it goes. */
-  public record Outgoing(String exchange, String routingKey, Message message) {}
-
   private final RabbitTemplate rabbit;
 
   public ConfirmedPublisher(RabbitTemplate rabbit) {
@@ -34,11 +32,11 @@ public class ConfirmedPublisher {
    * @return per message, in order: null when confirmed, else why not
    * @throws org.springframework.amqp.AmqpException when the broker cannot be reached at all
    */
-  public List<String> publish(List<Outgoing> messages, long timeoutMillis) {
+  public List<String> publish(List<Routed> messages, long timeoutMillis) {
     List<CorrelationData> confirms = new ArrayList<>(messages.size());
     rabbit.invoke(
         channel -> {
-          for (Outgoing outgoing : messages) {
+          for (Routed outgoing : messages) {
             CorrelationData correlation = new CorrelationData();
             channel.send(
                 outgoing.exchange(), outgoing.routingKey(), outgoing.message(), correlation);
@@ -55,7 +53,7 @@ public class ConfirmedPublisher {
   }
 
   /** Publishes all or throws: for callers that treat the batch as one unit. */
-  public void publishAll(List<Outgoing> messages, long timeoutMillis) {
+  public void publishAll(List<Routed> messages, long timeoutMillis) {
     List<String> outcomes = publish(messages, timeoutMillis);
     for (String outcome : outcomes) {
       if (outcome != null) {

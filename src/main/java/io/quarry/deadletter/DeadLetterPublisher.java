@@ -3,6 +3,7 @@ package io.quarry.deadletter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
 import io.quarry.mining.MiningMessage;
 import io.quarry.mining.MiningMessageCodec;
@@ -91,7 +92,7 @@ public class DeadLetterPublisher {
     properties.setHeader(DeadLetterHeaders.FAILED_AT, Instant.now().toString());
     publisher.publishAll(
         List.of(
-            new ConfirmedPublisher.Outgoing(
+            new Routed(
                 names.deadLetterExchange(),
                 names.deadLetterQueue(queue),
                 new Message(body == null ? new byte[0] : body, properties))),

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.bus.Topology;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
 import io.quarry.mining.DelayTiers;
 import java.time.Duration;
@@ -95,7 +96,7 @@ public class DeadLetterRetry {
       properties.setHeader(DeadLetterHeaders.RETRIES, retried + 1);
       publisher.publishAll(
           List.of(
-              new ConfirmedPublisher.Outgoing(
+              new Routed(
                   names.delayQueue(DelayTiers.atLeast(delay)),
                   source,
                   new Message(body, properties))),

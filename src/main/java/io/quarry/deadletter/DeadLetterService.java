@@ -2,6 +2,7 @@ package io.quarry.deadletter;
 
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.mining.MiningMessage;
 import io.quarry.mining.MiningMessageCodec;
 import io.quarry.mining.MiningStateRepository;
@@ -176,8 +177,7 @@ public class DeadLetterService {
                 return false;
               }
               publisher.publishAll(
-                  List.of(new ConfirmedPublisher.Outgoing("", letter.targetRoutingKey(), message)),
-                  10_000);
+                  List.of(new Routed("", letter.targetRoutingKey(), message)), 10_000);
               return true;
             }));
   }

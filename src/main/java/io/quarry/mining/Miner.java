@@ -4,10 +4,10 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.bus.HeaderValues;
+import io.quarry.bus.amqp.BatchPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
@@ -330,8 +330,7 @@ public class Miner {
       publishDelayed(codec.write(next), Instant.now().plus(wait), queue);
     } else {
       publisher.publishAll(
-          List.of(new ConfirmedPublisher.Outgoing("", queue, codec.write(next))),
-          CONFIRM_TIMEOUT_MILLIS);
+          List.of(new Routed("", queue, codec.write(next))), CONFIRM_TIMEOUT_MILLIS);
     }
     states.progress(next, chain.fetchedMarkers());
   }
@@ -348,8 +347,7 @@ public class Miner {
       message.getMessageProperties().setHeader(NOT_BEFORE, notBefore.toEpochMilli());
     }
     publisher.publishAll(
-        List.of(new ConfirmedPublisher.Outgoing(names.delayQueue(tier), queue, message)),
-        CONFIRM_TIMEOUT_MILLIS);
+        List.of(new Routed(names.delayQueue(tier), queue, message)), CONFIRM_TIMEOUT_MILLIS);
   }
 
   /**

@@ -1,9 +1,9 @@
 package io.quarry.mining;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.BatchPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import java.time.Instant;
@@ -131,7 +131,7 @@ public class MiningScheduler {
     // Claim first and commit, so a miner that receives a message finds its chain in progress.
     List<MiningStateRepository.Claim> claimed =
         states.claim(stream, runId, users, mining.staleChainAfter());
-    List<ConfirmedPublisher.Outgoing> batch = new ArrayList<>(mining.publishBatchSize());
+    List<Routed> batch = new ArrayList<>(mining.publishBatchSize());
     Progress progress = new Progress(runId);
     int resumed = 0;
     try {
@@ -148,7 +148,7 @@ public class MiningScheduler {
         if (claim.resumed()) {
           resumed++;
         }
-        batch.add(new ConfirmedPublisher.Outgoing("", queue, codec.write(message)));
+        batch.add(new Routed("", queue, codec.write(message)));
         if (batch.size() == mining.publishBatchSize()) {
           publish(batch, progress, claim.userId());
         }
@@ -213,7 +213,7 @@ public class MiningScheduler {
    * cost about 3% of a 100,000-user tick; a coarser one only widens the batch "in flight" that a
    * dead tick's recovery releases, whose messages are then dropped as stale or resume their chain.
    */
-  private void publish(List<ConfirmedPublisher.Outgoing> batch, Progress progress, long lastUser) {
+  private void publish(List<Routed> batch, Progress progress, long lastUser) {
     publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
     progress.sent += batch.size();
     batch.clear();

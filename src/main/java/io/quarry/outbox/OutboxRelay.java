@@ -2,6 +2,7 @@ package io.quarry.outbox;
 
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.OutboxProperties;
 import io.quarry.config.QuarryProperties;
 import java.nio.charset.StandardCharsets;
@@ -76,9 +77,7 @@ public class OutboxRelay {
     try {
       outcomes =
           publisher.publish(
-              batch.stream()
-                  .map(e -> new ConfirmedPublisher.Outgoing(exchange, e.routingKey(), toMessage(e)))
-                  .toList(),
+              batch.stream().map(e -> new Routed(exchange, e.routingKey(), toMessage(e))).toList(),
               settings.confirmTimeout().toMillis());
     } catch (RuntimeException e) {
       log.warn(

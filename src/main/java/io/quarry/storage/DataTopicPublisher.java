@@ -1,8 +1,8 @@
 package io.quarry.storage;
 
-import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.BatchPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.mining.DataBatch;
 import java.util.List;
 import org.springframework.stereotype.Component;
@@ -28,17 +28,13 @@ public class DataTopicPublisher {
 
   public void toTopic(DataBatch batch) {
     publisher.publishAll(
-        List.of(
-            new ConfirmedPublisher.Outgoing(
-                names.dataTopic(batch.stream()), "", codec.write(batch))),
+        List.of(new Routed(names.dataTopic(batch.stream()), "", codec.write(batch))),
         CONFIRM_TIMEOUT_MILLIS);
   }
 
   public void toParser(DataBatch batch) {
     publisher.publishAll(
-        List.of(
-            new ConfirmedPublisher.Outgoing(
-                "", names.parserQueue(batch.stream()), codec.write(batch))),
+        List.of(new Routed("", names.parserQueue(batch.stream()), codec.write(batch))),
         CONFIRM_TIMEOUT_MILLIS);
   }
 }

@@ -2,7 +2,7 @@ package io.quarry.bench;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.quarry.bus.BatchPublisher;
+import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.mining.MiningStateRepository;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;

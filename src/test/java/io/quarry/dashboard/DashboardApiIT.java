@@ -8,7 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.MessageProperties;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.PublishFailedException;
 import io.quarry.deadletter.DeadLetterRepository;
 import io.quarry.deadletter.DeadLetterService;
 import io.quarry.support.Csrf;
@@ -403,7 +403,7 @@ class DashboardApiIT {
 
       long nowhere = park("no-such-queue-" + environment.getProperty("quarry.environment"));
       assertThatThrownBy(() -> deadLetterService.replay(nowhere, "admin"))
-          .isInstanceOf(ConfirmedPublisher.PublishFailedException.class);
+          .isInstanceOf(PublishFailedException.class);
       assertThat(
               count(
                   "select count(*) from dead_letter where id = "

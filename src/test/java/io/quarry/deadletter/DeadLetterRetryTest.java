@@ -15,6 +15,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.bus.Topology;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
@@ -87,9 +88,9 @@ class DeadLetterRetryTest {
     retry.handle(deadLetter(headers));
   }
 
-  private ConfirmedPublisher.Outgoing republished() {
+  private Routed republished() {
     @SuppressWarnings("unchecked")
-    ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> sent = ArgumentCaptor.forClass(List.class);
+    ArgumentCaptor<List<Routed>> sent = ArgumentCaptor.forClass(List.class);
     verify(publisher).publishAll(sent.capture(), anyLong());
     assertThat(sent.getValue()).hasSize(1);
     return sent.getValue().get(0);
@@ -133,7 +134,7 @@ class DeadLetterRetryTest {
       throws Exception {
     handleOwn(true, DeadLetterHeaders.ATTEMPTS, 4, DeadLetterHeaders.RETRIES, 1);
 
-    ConfirmedPublisher.Outgoing back = republished();
+    Routed back = republished();
     assertThat(back.exchange()).isEqualTo(names.delayQueue(30)); // 10 s, up to the 30 s tier
     assertThat(back.routingKey()).isEqualTo(miningQueue);
     assertThat(back.message().getMessageProperties().getHeaders())

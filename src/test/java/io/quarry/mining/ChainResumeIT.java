@@ -6,9 +6,9 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.BatchPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.support.Csrf;
@@ -302,10 +302,10 @@ class ChainResumeIT extends SimulatedPlatformTest {
   }
 
   private void publish(UUID run, List<Long> ids) {
-    List<ConfirmedPublisher.Outgoing> messages = new ArrayList<>();
+    List<Routed> messages = new ArrayList<>();
     for (long id : ids) {
       messages.add(
-          new ConfirmedPublisher.Outgoing(
+          new Routed(
               "",
               names.miningQueue("posts"),
               codec.write(MiningMessage.first("posts", id, run, 100, 5))));

@@ -17,9 +17,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.BatchPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
 import io.quarry.mining.MiningStateRepository.ChainState;
 import io.quarry.mining.MiningStateRepository.StopReason;
@@ -194,7 +194,7 @@ class MinerTest {
     mine(miner(5, false), first(), false);
 
     assertThat(published().pages()).extracting(DataBatch.PageItems::page).containsExactly(1L);
-    ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> continuation = listCaptor();
+    ArgumentCaptor<List<Routed>> continuation = listCaptor();
     order.verify(dataTopic).toTopic(any());
     order.verify(publisher).publishAll(continuation.capture(), anyLong());
     assertThat(continuation.getValue().get(0).exchange()).contains("delay");
@@ -366,7 +366,7 @@ class MinerTest {
     long before = System.currentTimeMillis();
     mine(miner(5, false), first(), false);
 
-    ConfirmedPublisher.Outgoing continuation = continuation();
+    Routed continuation = continuation();
     assertThat(continuation.exchange()).isEqualTo(new BusNames("qa").delayQueue(300));
     assertThat((Long) continuation.message().getMessageProperties().getHeader(Miner.NOT_BEFORE))
         .isBetween(before + 720_000, System.currentTimeMillis() + 720_000);
@@ -379,7 +379,7 @@ class MinerTest {
         .thenThrow(new RateLimitedException(Duration.ofSeconds(300)));
     mine(miner(5, false), first(), false);
 
-    ConfirmedPublisher.Outgoing continuation = continuation();
+    Routed continuation = continuation();
     assertThat(continuation.exchange()).isEqualTo(new BusNames("qa").delayQueue(300));
     assertThat(continuation.message().getMessageProperties().getHeaders())
         .doesNotContainKey(Miner.NOT_BEFORE);
@@ -390,7 +390,7 @@ class MinerTest {
     long notBefore = System.currentTimeMillis() + 420_000;
     mine(miner(5, false), first(), false, Map.of(Miner.NOT_BEFORE, notBefore));
 
-    ConfirmedPublisher.Outgoing again = continuation();
+    Routed again = continuation();
     assertThat(again.exchange()).isEqualTo(new BusNames("qa").delayQueue(300));
     assertThat(again.routingKey()).isEqualTo(new BusNames("qa").miningQueue("posts"));
     assertThat(again.message().getMessageProperties().getHeaders())
@@ -408,7 +408,7 @@ class MinerTest {
         false,
         Map.of(Miner.NOT_BEFORE, String.valueOf(System.currentTimeMillis() + 20_000)));
 
-    ConfirmedPublisher.Outgoing again = continuation();
+    Routed again = continuation();
     assertThat(again.exchange()).isEqualTo(new BusNames("qa").delayQueue(30));
     assertThat(again.message().getMessageProperties().getHeaders())
         .doesNotContainKey(Miner.NOT_BEFORE);
@@ -442,8 +442,8 @@ class MinerTest {
     verify(publisher, never()).publishAll(any(), anyLong());
   }
 
-  private ConfirmedPublisher.Outgoing continuation() {
-    ArgumentCaptor<List<ConfirmedPublisher.Outgoing>> sent = listCaptor();
+  private Routed continuation() {
+    ArgumentCaptor<List<Routed>> sent = listCaptor();
     verify(publisher).publishAll(sent.capture(), anyLong());
     assertThat(sent.getValue()).hasSize(1);
     return sent.getValue().get(0);

@@ -15,9 +15,9 @@ import static org.mockito.Mockito.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quarry.bus.BatchPublisher;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.amqp.BatchPublisher;
+import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
 import io.quarry.support.TestProperties;
 import java.util.List;
@@ -52,7 +52,7 @@ class MiningSchedulerTest {
     when(states.alive(run)).thenReturn(true);
     when(states.published(any(), anyInt(), anyLong())).thenReturn(true);
     // The scheduler reuses its batch list: keep what each call sent.
-    List<ConfirmedPublisher.Outgoing> sent = new java.util.ArrayList<>();
+    List<Routed> sent = new java.util.ArrayList<>();
     org.mockito.Mockito.doAnswer(call -> sent.addAll(call.getArgument(0)))
         .when(publisher)
         .publishAll(anyList(), anyLong());

@@ -1,4 +1,4 @@
-package io.quarry.bus;
+package io.quarry.bus.amqp;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -9,8 +9,8 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quarry.bus.ConfirmedPublisher.Outgoing;
-import io.quarry.bus.ConfirmedPublisher.PublishFailedException;
+import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.bus.Payloads;
 import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
 import io.quarry.support.TcpProxy;
@@ -83,15 +83,15 @@ class BatchPublisherIT {
 
   @Test
   void everyMessageArrivesInOrderWithTheSamePropertiesAsThroughRabbitTemplate() throws Exception {
-    List<Outgoing> first = messages(queue, 0, 500);
-    List<Outgoing> second = messages(queue, 500, 500);
-    List<Outgoing> third = messages(queue, 1000, 200);
+    List<Routed> first = messages(queue, 0, 500);
+    List<Routed> second = messages(queue, 500, 500);
+    List<Routed> third = messages(queue, 1000, 200);
     Message large =
         Payloads.json(
             ("{\"pad\":\"" + "x".repeat(5000) + "\"}").getBytes(StandardCharsets.UTF_8), 1024);
     large.getMessageProperties().setType("MiningMessage");
     large.getMessageProperties().setMessageId("large-1");
-    List<Outgoing> last = List.of(new Outgoing("", queue, large));
+    List<Routed> last = List.of(new Routed("", queue, large));
 
     publisher.publishAll(first, TIMEOUT_MILLIS);
     publisher.publishAll(second, TIMEOUT_MILLIS);
@@ -126,8 +126,8 @@ class BatchPublisherIT {
     new ConfirmedPublisher(template)
         .publishAll(
             List.of(
-                new Outgoing("", reference, first.get(0).message()),
-                new Outgoing("", reference, large)),
+                new Routed("", reference, first.get(0).message()),
+                new Routed("", reference, large)),
             TIMEOUT_MILLIS);
     List<GetResponse> viaSpring = drain(reference, 2);
     assertSameProperties(small, viaSpring.get(0).getProps());
@@ -136,8 +136,8 @@ class BatchPublisherIT {
 
   @Test
   void aMessageWithoutRouteFailsItsBatchAndTheNextBatchGoesOut() throws Exception {
-    List<Outgoing> batch = new ArrayList<>(messages(queue, 0, 10));
-    batch.set(5, new Outgoing("", "no-such-queue-" + SUFFIX, batch.get(5).message()));
+    List<Routed> batch = new ArrayList<>(messages(queue, 0, 10));
+    batch.set(5, new Routed("", "no-such-queue-" + SUFFIX, batch.get(5).message()));
 
     assertThatThrownBy(() -> publisher.publishAll(batch, TIMEOUT_MILLIS))
         .isInstanceOf(PublishFailedException.class)
@@ -159,7 +159,7 @@ class BatchPublisherIT {
             () ->
                 publisher.publishAll(
                     messages(queue, 0, 3).stream()
-                        .map(o -> new Outgoing(unbound, "anything", o.message()))
+                        .map(o -> new Routed(unbound, "anything", o.message()))
                         .toList(),
                     TIMEOUT_MILLIS))
         .isInstanceOf(PublishFailedException.class)
@@ -182,9 +182,9 @@ class BatchPublisherIT {
 
   @Test
   void aMissingExchangeClosesTheChannelAndTheNextBatchReopensOne() throws Exception {
-    List<Outgoing> lost =
+    List<Routed> lost =
         messages(queue, 0, 5).stream()
-            .map(o -> new Outgoing("no-such-exchange-" + SUFFIX, "x", o.message()))
+            .map(o -> new Routed("no-such-exchange-" + SUFFIX, "x", o.message()))
             .toList();
 
     assertThatThrownBy(() -> publisher.publishAll(lost, TIMEOUT_MILLIS))
@@ -205,7 +205,7 @@ class BatchPublisherIT {
       BatchPublisher throughProxy = new BatchPublisher(proxied, new SimpleMeterRegistry());
       try {
         // Far more than can be sent before the cut: the same small message many times.
-        List<Outgoing> huge = Collections.nCopies(1_000_000, messages(queue, 0, 1).get(0));
+        List<Routed> huge = Collections.nCopies(1_000_000, messages(queue, 0, 1).get(0));
         CompletableFuture<Void> publishing =
             CompletableFuture.runAsync(() -> throughProxy.publishAll(huge, 60_000));
         await().atMost(Duration.ofSeconds(20)).until(() -> depth(queue) > 0);
@@ -242,11 +242,11 @@ class BatchPublisherIT {
                 () -> {
                   int failures = 0;
                   for (int batch = 0; batch < 10; batch++) {
-                    List<Outgoing> messages = messages(queue, 0, 250);
+                    List<Routed> messages = messages(queue, 0, 250);
                     if (unroutable) {
                       messages =
                           messages.stream()
-                              .map(o -> new Outgoing("", "nowhere-" + SUFFIX, o.message()))
+                              .map(o -> new Routed("", "nowhere-" + SUFFIX, o.message()))
                               .toList();
                     }
                     try {
@@ -305,13 +305,13 @@ class BatchPublisherIT {
     return name;
   }
 
-  private static List<Outgoing> messages(String queue, int from, int count) {
+  private static List<Routed> messages(String queue, int from, int count) {
     return IntStream.range(from, from + count)
         .mapToObj(
             i -> {
               Message message = Payloads.json(body(i).getBytes(StandardCharsets.UTF_8), 1024);
               message.getMessageProperties().setType("MiningMessage");
-              return new Outgoing("", queue, message);
+              return new Routed("", queue, message);
             })
         .toList();
   }

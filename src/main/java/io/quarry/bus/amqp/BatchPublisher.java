@@ -1,4 +1,4 @@
-package io.quarry.bus;
+package io.quarry.bus.amqp;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
@@ -6,8 +6,6 @@ import com.rabbitmq.client.ReturnListener;
 import com.rabbitmq.client.ShutdownSignalException;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
-import io.quarry.bus.ConfirmedPublisher.Outgoing;
-import io.quarry.bus.ConfirmedPublisher.PublishFailedException;
 import java.io.IOException;
 import java.util.Deque;
 import java.util.List;
@@ -29,14 +27,13 @@ import org.springframework.beans.factory.DisposableBean;
 import org.springframework.stereotype.Component;
 
 /**
- * Publishes confirmed batches (the scheduler's fan-out of one message per user, a miner's data
- * batch and continuation) on plain amqp-client channels of the publisher connection: every message
- * with {@code mandatory}, then one {@code waitForConfirmsOrDie} for the whole batch. It keeps
- * {@link ConfirmedPublisher#publishAll}'s contract (all or a {@link PublishFailedException}: a
- * message nacked, returned unroutable or not confirmed in time fails the batch) without its
- * per-message costs: no {@code CorrelationData} future per message and none of the two correlation
- * headers Spring AMQP adds to every correlated publish, so the broker stores and routes the same
- * bytes a plain client would.
+ * The one confirmed publisher of the code base, behind the {@code quarry-amqp} endpoints: sends a
+ * batch on a plain amqp-client channel of the publisher connection, every message {@code
+ * mandatory}, then waits once ({@code waitForConfirmsOrDie}) for the whole batch. All or a {@link
+ * PublishFailedException}: a message nacked, returned unroutable or not confirmed in time fails the
+ * batch. Against Spring AMQP's correlated confirms it saves a {@code CorrelationData} future per
+ * message and the two correlation headers added to every correlated publish, so the broker stores
+ * and routes the same bytes a plain client would (see docs/performance.md).
  *
  * <p>The message properties are converted exactly as {@code RabbitTemplate} converts them (content
  * type, encoding, delivery mode, type, priority, headers), so consumers see the same message. Each
@@ -82,7 +79,7 @@ public class BatchPublisher implements DisposableBean {
    *     batch may have been delivered all the same
    * @throws org.springframework.amqp.AmqpException when no channel can be opened (broker down)
    */
-  public void publishAll(List<Outgoing> messages, long timeoutMillis) {
+  public void publishAll(List<Routed> messages, long timeoutMillis) {
     if (messages.isEmpty()) {
       return;
     }
@@ -94,7 +91,7 @@ public class BatchPublisher implements DisposableBean {
       publishing.startBatch();
       Channel channel = publishing.channel;
       long start = System.nanoTime();
-      for (Outgoing outgoing : messages) {
+      for (Routed outgoing : messages) {
         Message message = outgoing.message();
         AMQP.BasicProperties properties =
             converter.fromMessageProperties(message.getMessageProperties(), "UTF-8");
