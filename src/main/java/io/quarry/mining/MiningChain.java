@@ -1,6 +1,8 @@
 package io.quarry.mining;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.quarry.message.DataBatch;
+import io.quarry.message.MiningMessage;
 import io.quarry.mining.MiningStateRepository.StopReason;
 import java.time.Duration;
 import java.time.Instant;

@@ -6,6 +6,8 @@ import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.Routed;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
+import io.quarry.message.MiningMessage;
+import io.quarry.message.MiningMessageCodec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.quarry.mining;
 
+import io.quarry.message.MiningMessage;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;

@@ -1,7 +1,7 @@
 package io.quarry.outbox;
 
 import io.quarry.config.QuarryProperties;
-import io.quarry.routes.outbox.OutboxRelayRoutes;
+import io.quarry.flow.FlowEndpoints;
 import java.time.Clock;
 import javax.sql.DataSource;
 import org.apache.camel.CamelContext;
@@ -34,7 +34,7 @@ public class OutboxConfig {
         properties,
         () -> {
           if (camel.getStatus().isStarted()) { // before that, the poll's first run catches up
-            producer.sendBody(OutboxRelayRoutes.WAKEUP, null);
+            producer.sendBody(FlowEndpoints.OUTBOX_WAKEUP, null);
           }
         });
   }

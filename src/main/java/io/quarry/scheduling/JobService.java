@@ -1,9 +1,9 @@
 package io.quarry.scheduling;
 
 import io.quarry.config.QuarryProperties;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.maintenance.JobExecutionRepository;
 import io.quarry.maintenance.MaintenanceJobRunner;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -96,7 +96,7 @@ public class JobService {
   public void trigger(String name, String user) {
     Optional<String> stream = stream(name);
     if (stream.isPresent()) {
-      camel.asyncSendBody(StreamSchedulerRoutes.worker(stream.get()), null);
+      camel.asyncSendBody(FlowEndpoints.schedulerWorker(stream.get()), null);
       executions.recordAction(stream.get() + STREAM_SUFFIX, "trigger", user);
       return;
     }

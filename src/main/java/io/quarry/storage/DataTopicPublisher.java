@@ -3,7 +3,7 @@ package io.quarry.storage;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.Routed;
-import io.quarry.mining.DataBatch;
+import io.quarry.message.DataBatch;
 import java.util.List;
 import org.springframework.stereotype.Component;
 

@@ -1,6 +1,6 @@
 package io.quarry.storage;
 
-import io.quarry.mining.InvalidMessageException;
+import io.quarry.message.InvalidMessageException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;

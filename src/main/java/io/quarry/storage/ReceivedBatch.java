@@ -1,6 +1,6 @@
 package io.quarry.storage;
 
-import io.quarry.mining.DataBatch;
+import io.quarry.message.DataBatch;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;

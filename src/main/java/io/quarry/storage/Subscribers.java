@@ -1,7 +1,7 @@
 package io.quarry.storage;
 
-import io.quarry.mining.DataBatch;
-import io.quarry.mining.InvalidMessageException;
+import io.quarry.message.DataBatch;
+import io.quarry.message.InvalidMessageException;
 import io.quarry.notification.EmailRepository;
 import java.sql.SQLException;
 import java.time.LocalDate;

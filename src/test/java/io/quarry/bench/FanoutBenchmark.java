@@ -10,7 +10,7 @@ import com.rabbitmq.client.GetResponse;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
 import io.quarry.config.QuarryProperties;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.Services;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -267,7 +267,7 @@ public final class FanoutBenchmark {
     CpuSampler.Snapshot before = CpuSampler.take();
     phases.measure(Thread.currentThread());
     long start = System.nanoTime();
-    producer.sendBody(StreamSchedulerRoutes.worker(STREAM), null);
+    producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
     long nanos = System.nanoTime() - start;
     FanoutPhases.Split split = phases.stop(nanos);
     CpuSampler.Shares cpu = CpuSampler.between(before, CpuSampler.take());

@@ -10,8 +10,8 @@ import com.sun.net.httpserver.HttpHandler;
 import com.sun.net.httpserver.HttpServer;
 import io.quarry.bus.BusNames;
 import io.quarry.config.QuarryProperties;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.platform.sim.PlatformSimulator;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.security.TokenCipher;
 import io.quarry.support.Services;
 import java.io.IOException;
@@ -531,7 +531,7 @@ public final class MiningBenchmark {
       CpuSampler.Snapshot last = start;
       long jitMillisAtStart = jitMillis();
       long t0 = System.nanoTime();
-      producer.sendBody(StreamSchedulerRoutes.worker(STREAM), null);
+      producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
       double fanOut = (System.nanoTime() - t0) / 1e9;
       if (print) {
         say("  tick: %s users fanned out in %.2f s", f0(users), fanOut);

@@ -8,9 +8,9 @@ import com.rabbitmq.client.Envelope;
 import io.quarry.QuarryApplication;
 import io.quarry.bus.BusNames;
 import io.quarry.config.QuarryProperties;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.outbox.IntegrationEvent;
 import io.quarry.outbox.OutboxRepository;
-import io.quarry.routes.outbox.OutboxRelayRoutes;
 import io.quarry.support.Services;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -325,7 +325,7 @@ public final class OutboxBenchmark {
     int published = 0;
     long deadline = relayStart + TimeUnit.MINUTES.toNanos(3);
     while (published < events && System.nanoTime() < deadline) {
-      Integer n = app.producer.requestBody(OutboxRelayRoutes.RELAY, null, Integer.class);
+      Integer n = app.producer.requestBody(FlowEndpoints.OUTBOX_RELAY, null, Integer.class);
       published += n;
       if (n == 0 && published < events) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(50)); // a batch waits for its backoff

@@ -170,7 +170,7 @@ class DashboardBrowserIT {
               null,
               "{\"stream\":\"posts\"}".getBytes(StandardCharsets.UTF_8),
               "malformed mining message: missing userId",
-              "io.quarry.mining.InvalidMessageException",
+              "io.quarry.message.InvalidMessageException",
               "posts-miner",
               1,
               true);

@@ -10,7 +10,9 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
+import io.quarry.message.MiningMessage;
+import io.quarry.message.MiningMessageCodec;
 import io.quarry.support.Csrf;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
@@ -297,7 +299,7 @@ class ChainResumeIT extends SimulatedPlatformTest {
   }
 
   private UUID tick() {
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     return (UUID) lastRun().get("run_id");
   }
 

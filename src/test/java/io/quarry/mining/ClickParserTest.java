@@ -3,6 +3,7 @@ package io.quarry.mining;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.quarry.message.DataBatch;
 import java.util.List;
 import java.util.UUID;
 import org.junit.jupiter.api.Test;

@@ -7,8 +7,11 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.quarry.bus.BusNames;
+import io.quarry.flow.FlowEndpoints;
+import io.quarry.message.DataBatch;
+import io.quarry.message.MiningMessage;
+import io.quarry.message.MiningMessageCodec;
 import io.quarry.platform.sim.PlatformSimulator;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.storage.DataTopicPublisher;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
@@ -54,7 +57,7 @@ class ConsumerCrashIT {
     long user = users.upsert("crash-victim", "t");
     PLATFORM.user("crash-victim").pages(3);
     camel.getRouteController().stopRoute("posts-miner");
-    producer.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    producer.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
     try (Connection doomed = Services.from(environment).amqp()) {
       Channel channel = doomed.createChannel();

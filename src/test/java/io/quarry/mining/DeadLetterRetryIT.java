@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
 import java.time.Duration;
@@ -34,7 +34,7 @@ class DeadLetterRetryIT extends SimulatedPlatformTest {
     double retriedBefore = counter("quarry.dead.letters.retried");
     double parkedBefore = counter("quarry.dead.letters.parked");
 
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
     // Two rounds of two deliveries (the first try and one redelivery), 5 s apart in a delay queue.
     await()

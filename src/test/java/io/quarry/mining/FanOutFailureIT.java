@@ -7,7 +7,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.TopologyDeclarer;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
 import io.quarry.user.UserRepository;
@@ -59,7 +59,7 @@ class FanOutFailureIT {
       connectionFactory.getPublisherConnectionFactory().createConnection();
       channel.queueDelete(queue);
 
-      camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+      camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
       Map<String, Object> failed = lastRun();
       assertThat(failed).containsEntry("outcome", "failed");
@@ -81,7 +81,7 @@ class FanOutFailureIT {
               });
 
       declarer.declare(connectionFactory.createConnection());
-      camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+      camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
       Map<String, Object> succeeded = lastRun();
       assertThat(succeeded)

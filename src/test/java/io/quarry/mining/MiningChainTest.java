@@ -2,6 +2,7 @@ package io.quarry.mining;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.message.MiningMessage;
 import io.quarry.mining.MiningStateRepository.StopReason;
 import java.util.List;
 import java.util.UUID;

@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.distribution.HistogramSnapshot;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
 import java.time.Duration;
@@ -50,7 +50,7 @@ class MiningPipelineIT extends SimulatedPlatformTest {
     double unauthorizedBefore = meter("quarry.mining.chains.stopped", "reason", "unauthorized");
     long chainsBefore = chainPages().count();
 
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
     await()
         .atMost(Duration.ofSeconds(90))
@@ -150,7 +150,7 @@ class MiningPipelineIT extends SimulatedPlatformTest {
         .param("u", slow)
         .update();
 
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
     Map<String, Object> run =
         jdbc.sql(
@@ -169,7 +169,7 @@ class MiningPipelineIT extends SimulatedPlatformTest {
     users.upsert("someone", "t");
     jdbc.sql("alter table app_user rename to app_user_hidden").update();
     try {
-      camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+      camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     } finally {
       jdbc.sql("alter table app_user_hidden rename to app_user").update();
     }

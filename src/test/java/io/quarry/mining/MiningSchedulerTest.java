@@ -19,6 +19,8 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.Routed;
 import io.quarry.config.QuarryProperties;
+import io.quarry.message.MiningMessage;
+import io.quarry.message.MiningMessageCodec;
 import io.quarry.support.TestProperties;
 import java.util.List;
 import java.util.Map;

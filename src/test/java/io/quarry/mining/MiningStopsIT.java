@@ -7,7 +7,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import io.quarry.bus.BusNames;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.Csrf;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
@@ -45,7 +45,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
   void adClicksPassThroughTheParserBeforeTheyAreStored() {
     long user = users.upsert("clicker", "t");
     PLATFORM.user("clicker").pages(2);
-    camel.sendBody(StreamSchedulerRoutes.worker("ad-clicks"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("ad-clicks"), null);
 
     await()
         .atMost(Duration.ofSeconds(30))
@@ -118,7 +118,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
         .until(() -> count("select count(*) from raw_item where user_id = " + user) == 60);
     int requestsBefore = PLATFORM.requests("incremental");
 
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(
@@ -202,7 +202,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
     PLATFORM.latency(Duration.ofMillis(1_500)); // longer than quarry.platform.read-timeout
     long user = users.upsert("slowpoke", "t");
     PLATFORM.user("slowpoke").pages(1);
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
     await()
         .atMost(Duration.ofSeconds(30))
@@ -220,7 +220,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
   void aMalformedResponseIsDeadLetteredAtOnceWithItsReason() {
     long user = users.upsert("garbled", "t");
     PLATFORM.user("garbled").pages(3).malformedAtPage(2);
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 1);
@@ -288,7 +288,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
   void aParkedMessageIsReplayedThroughTheApiAndCompletesTheChain() {
     long user = users.upsert("recovers", "t");
     PLATFORM.user("recovers").pages(2).serverErrorsAlways();
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     await()
         .atMost(Duration.ofSeconds(20))
         .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 1);
@@ -320,7 +320,7 @@ class MiningStopsIT extends SimulatedPlatformTest {
       java.util.function.Consumer<io.quarry.platform.sim.UserScenario> scenario) {
     long user = users.upsert(externalId, "t");
     scenario.accept(PLATFORM.user(externalId));
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> !state(user).isEmpty() && !"in_progress".equals(state(user).get("status")));

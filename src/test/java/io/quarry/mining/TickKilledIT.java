@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.quarry.QuarryApplication;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.platform.sim.PlatformSimulator;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.security.TokenCipher;
 import io.quarry.support.Csrf;
 import io.quarry.support.Http;
@@ -112,7 +112,7 @@ class TickKilledIT {
           .until(() -> idle(jdbc, name));
       restarted
           .getBean(ProducerTemplate.class)
-          .sendBody(StreamSchedulerRoutes.worker("posts"), null);
+          .sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
       long items = (long) USERS * PAGES * ITEMS_PER_PAGE;
       await()

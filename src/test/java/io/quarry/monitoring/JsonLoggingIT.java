@@ -5,7 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.QuarryIntegrationTest;
 import java.time.Duration;
 import java.util.Optional;
@@ -34,7 +34,7 @@ class JsonLoggingIT {
 
   @Test
   void aSchedulerTickLogsItsStreamRunAndRouteAsFields(CapturedOutput output) {
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
     String runId =
         jdbc.sql("select run_id::text from scheduler_run where stream = 'posts'")
             .query(String.class)

@@ -3,7 +3,7 @@ package io.quarry.monitoring;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.Csrf;
 import io.quarry.support.Http;
 import io.quarry.support.QuarryIntegrationTest;
@@ -46,7 +46,7 @@ class MetricsExportIT {
             Csrf.post(port, "/api/jobs/CleanUpSentEmailJob/trigger", "admin", "test-admin-password")
                 .statusCode())
         .isEqualTo(202);
-    camel.sendBody(StreamSchedulerRoutes.worker("posts"), null);
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
 
     Set<String> expected = new TreeSet<>(MetricNamesTest.KNOWN_METRICS);
     expected.removeAll(NOT_HERE);

@@ -7,8 +7,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.QuarryApplication;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.platform.sim.PlatformSimulator;
-import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.support.Csrf;
 import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
@@ -221,7 +221,7 @@ class TokenKeyRotationIT {
   }
 
   private UUID tick(String stream) {
-    life.getBean(ProducerTemplate.class).sendBody(StreamSchedulerRoutes.worker(stream), null);
+    life.getBean(ProducerTemplate.class).sendBody(FlowEndpoints.schedulerWorker(stream), null);
     return jdbc()
         .sql("select run_id from scheduler_run where stream = :s order by started_at desc limit 1")
         .param("s", stream)

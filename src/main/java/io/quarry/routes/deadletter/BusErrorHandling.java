@@ -5,7 +5,7 @@ import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.deadletter.DeadLetterPublisher;
-import io.quarry.mining.InvalidMessageException;
+import io.quarry.message.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
 import io.quarry.platform.UnexpectedStatusException;
 import io.quarry.security.TokenCipher;

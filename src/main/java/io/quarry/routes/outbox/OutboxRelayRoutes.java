@@ -1,6 +1,7 @@
 package io.quarry.routes.outbox;
 
 import io.quarry.config.QuarryProperties;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.outbox.OutboxRelay;
 import io.quarry.outbox.OutboxRepository;
 import org.apache.camel.LoggingLevel;
@@ -15,9 +16,6 @@ import org.springframework.stereotype.Component;
 @Component
 public class OutboxRelayRoutes extends RouteBuilder {
 
-  public static final String RELAY = "direct:outbox-relay";
-  public static final String WAKEUP = "seda:outbox-wakeup?size=1&discardWhenFull=true";
-
   private final QuarryProperties properties;
 
   public OutboxRelayRoutes(QuarryProperties properties) {
@@ -28,11 +26,11 @@ public class OutboxRelayRoutes extends RouteBuilder {
   public void configure() {
     from("timer:outbox-poll?period={{quarry.outbox.poll-interval}}&delay=0")
         .routeId("outbox-poll")
-        .to(RELAY);
+        .to(FlowEndpoints.OUTBOX_RELAY);
 
-    from(WAKEUP).routeId("outbox-wakeup").to(RELAY);
+    from(FlowEndpoints.OUTBOX_WAKEUP).routeId("outbox-wakeup").to(FlowEndpoints.OUTBOX_RELAY);
 
-    from(RELAY)
+    from(FlowEndpoints.OUTBOX_RELAY)
         .routeId("outbox-relay")
         .bean(OutboxRelay.class, "relayPending")
         .log(LoggingLevel.DEBUG, "Outbox relay published ${body} events");

@@ -2,6 +2,7 @@ package io.quarry.routes.scheduling;
 
 import io.quarry.config.QuarryProperties;
 import io.quarry.config.StreamProperties;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.mining.MiningScheduler;
 import io.quarry.monitoring.LogContext;
 import io.quarry.monitoring.PipelineMetrics;
@@ -24,10 +25,6 @@ public class StreamSchedulerRoutes extends RouteBuilder {
     this.properties = properties;
   }
 
-  public static String worker(String stream) {
-    return "direct:" + stream + "-scheduler";
-  }
-
   @Override
   public void configure() {
     properties.streams().forEach(this::scheduler);
@@ -41,9 +38,9 @@ public class StreamSchedulerRoutes extends RouteBuilder {
             + ")&stateful=true&deleteJob=false&durableJob=true&usingFixedCamelContextName=true"
             + "&trigger.misfireInstruction=1")
         .routeId(stream + "-scheduler-tick")
-        .to(worker(stream));
+        .to(FlowEndpoints.schedulerWorker(stream));
 
-    from(worker(stream))
+    from(FlowEndpoints.schedulerWorker(stream))
         .routeId(stream + "-scheduler")
         .setHeader(MiningScheduler.STREAM, constant(stream))
         .bean(MiningScheduler.class, "startRun")

@@ -1,4 +1,4 @@
-package io.quarry.mining;
+package io.quarry.message;
 
 /** A message that can never be processed (bad JSON, missing or wrong fields): dead-letter it. */
 public class InvalidMessageException extends RuntimeException {

@@ -1,4 +1,4 @@
-package io.quarry.mining;
+package io.quarry.message;
 
 import java.util.UUID;
 

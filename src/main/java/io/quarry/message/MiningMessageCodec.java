@@ -1,4 +1,4 @@
-package io.quarry.mining;
+package io.quarry.message;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
