@@ -6,7 +6,6 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.mining.ClickParser;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.storage.DataBatchCodec;
-import io.quarry.storage.DataTopicPublisher;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 
@@ -53,7 +52,9 @@ public class ParserRoutes extends RouteBuilder {
                   .bean(DataBatchCodec.class, "read")
                   .process(StripCamelHeaders.INSTANCE)
                   .bean(ClickParser.class, "parse")
-                  .bean(DataTopicPublisher.class, "toTopic");
+                  .bean(DataBatchCodec.class, "write")
+                  .to("quarry-amqp:exchange:" + names.dataTopic(stream))
+                  .id(stream + "-publish-parsed-batch");
             });
   }
 }
