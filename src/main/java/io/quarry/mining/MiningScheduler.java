@@ -227,7 +227,16 @@ public class MiningScheduler {
         tick.claimed.subList(tick.sent, tick.claimed.size()).stream()
             .map(MiningStateRepository.Claim::userId)
             .toList(),
-        error == null ? "fan-out failed" : error.getMessage());
+        error == null ? "fan-out failed" : rootCause(error).getMessage());
+  }
+
+  /** The failure itself, not the wrappers of the split that met it. */
+  private static Throwable rootCause(Throwable error) {
+    Throwable root = error;
+    while (root != null && root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root;
   }
 
   /**
@@ -275,10 +284,7 @@ public class MiningScheduler {
       @Header(STREAM) String stream,
       @ExchangeProperty(RUN_ID) UUID runId,
       @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Exception error) {
-    Throwable root = error;
-    while (root != null && root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
+    Throwable root = rootCause(error);
     String reason =
         root == null ? "unknown" : root.getClass().getSimpleName() + ": " + root.getMessage();
     if (runId != null) {

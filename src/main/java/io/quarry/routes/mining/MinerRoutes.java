@@ -74,7 +74,6 @@ public class MinerRoutes extends RouteBuilder {
         .routeId(stream + "-miner-pages")
         .routeConfigurationId(BusErrorHandling.ID)
         .bean(MiningMessageCodec.class, "read")
-        .process(StripCamelHeaders.INSTANCE)
         .bean(ChainLoader.class, "load").id(stream + "-load-chain")
         .choice()
             .when(exchangeProperty(ChainLoader.WAITS_UNTIL).isNotNull())

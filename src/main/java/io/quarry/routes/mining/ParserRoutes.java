@@ -50,7 +50,6 @@ public class ParserRoutes extends RouteBuilder {
                   .routeId(stream + "-parser-worker")
                   .routeConfigurationId(BusErrorHandling.ID)
                   .bean(DataBatchCodec.class, "read")
-                  .process(StripCamelHeaders.INSTANCE)
                   .bean(ClickParser.class, "parse")
                   .bean(DataBatchCodec.class, "write")
                   .to("quarry-amqp:exchange:" + names.dataTopic(stream))
