@@ -50,8 +50,11 @@ public class ParserRoutes extends RouteBuilder {
                   .routeId(stream + "-parser-worker")
                   .routeConfigurationId(BusErrorHandling.ID)
                   .bean(DataBatchCodec.class, "read")
+                  .id(stream + "-read-batch")
                   .bean(ClickParser.class, "parse")
+                  .id(stream + "-parse-clicks")
                   .bean(DataBatchCodec.class, "write")
+                  .id(stream + "-write-batch")
                   .to("quarry-amqp:exchange:" + names.dataTopic(stream))
                   .id(stream + "-publish-parsed-batch");
             });

@@ -64,11 +64,11 @@ public class StreamSchedulerRoutes extends RouteBuilder {
                 .bean(MiningScheduler.class, "published").id(stream + "-note-progress")
             .endDoTry()
             .bean(MiningScheduler.class, "finishRun").id(stream + "-close-run")
-            .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)")
+            .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)").id(stream + "-count-tick")
         .doCatch(Exception.class)
             .bean(MiningScheduler.class, "releaseUnpublished").id(stream + "-release-unpublished")
             .bean(MiningScheduler.class, "failRun").id(stream + "-fail-run")
-            .bean(PipelineMetrics.class, "tick(" + stream + ", failed)")
+            .bean(PipelineMetrics.class, "tick(" + stream + ", failed)").id(stream + "-count-failed-tick")
         .end();
   }
   // @formatter:on
