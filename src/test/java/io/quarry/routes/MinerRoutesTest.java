@@ -141,7 +141,9 @@ class MinerRoutesTest {
     registry.bind("deadLetters", deadLetters);
     registry.bind(QuarryAmqpComponent.SCHEME, new QuarryAmqpComponent(mock(BatchPublisher.class)));
     camel.addRoutes(new BusErrorHandling(properties));
-    camel.addRoutes(new MinerRoutes(properties, NAMES, new Endpoints(NAMES)));
+    MinerRoutes routes = new MinerRoutes(properties, NAMES, new Endpoints(NAMES));
+    camel.addRoutes(routes);
+    camel.addTemplatedRoutes(routes); // posts-miner comes from the consume-queue template
     AdviceWith.adviceWith(camel, "posts-miner", a -> a.replaceFromWith("direct:consume"));
     AdviceWith.adviceWith(camel, "posts-miner-pages", a -> a.mockEndpointsAndSkip("quarry-amqp:*"));
     camel.start();

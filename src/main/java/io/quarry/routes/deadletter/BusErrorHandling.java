@@ -9,7 +9,6 @@ import io.quarry.message.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
 import io.quarry.platform.UnexpectedStatusException;
 import io.quarry.security.TokenCipher;
-import org.apache.camel.builder.Builder;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
 import org.springframework.stereotype.Component;
@@ -28,24 +27,45 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
 
   public static final String ID = "bus";
 
+  /** The route template of a work queue's consumer route (see {@link #consumeQueue}). */
+  public static final String CONSUME_QUEUE = "consume-queue";
+
   /**
-   * The consumer route of a work queue: takes the message off {@code queue} (through {@code
-   * endpointUri}), remembers the queue for the dead letter channel and hands the message to {@code
-   * worker}, the route that does the work under this error handling.
+   * The consumer route of a work queue, made from the {@value #CONSUME_QUEUE} template: takes the
+   * message off {@code queue} (through {@code endpointUri}), remembers the queue for the dead
+   * letter channel and hands the message to {@code worker}, the route that does the work under this
+   * error handling. The route itself is not under it: a dead letter that was not confirmed fails
+   * the consumer route, so the listener rejects the message and the broker dead-letters it.
+   *
+   * <p>Camel makes templated routes only in {@code addTemplatedRoutes}, after every builder's
+   * {@code addRoutes} (Spring Boot and {@code CamelTestSupport} do both): a context built by hand
+   * needs both calls.
    */
   public static void consumeQueue(
       RouteBuilder routes, String endpointUri, String queue, String routeId, String worker) {
     routes
-        .from(endpointUri)
+        .templatedRoute(CONSUME_QUEUE)
         .routeId(routeId)
-        .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, Builder.constant(queue))
-        .to(worker);
+        .parameter("endpointUri", endpointUri)
+        .parameter("queue", queue)
+        .parameter("worker", worker);
   }
 
   private final MiningProperties mining;
 
   public BusErrorHandling(QuarryProperties properties) {
     this.mining = properties.mining();
+  }
+
+  @Override
+  public void configure() {
+    routeTemplate(CONSUME_QUEUE)
+        .templateParameter("endpointUri")
+        .templateParameter("queue")
+        .templateParameter("worker")
+        .from("{{endpointUri}}")
+        .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant("{{queue}}"))
+        .to("{{worker}}");
   }
 
   @Override
