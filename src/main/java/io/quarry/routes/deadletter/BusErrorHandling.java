@@ -4,11 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
-import io.quarry.deadletter.DeadLetterPublisher;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.message.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
 import io.quarry.platform.UnexpectedStatusException;
 import io.quarry.security.TokenCipher;
+import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
 import org.springframework.stereotype.Component;
@@ -18,9 +19,11 @@ import org.springframework.stereotype.Component;
  * message that can never succeed (malformed message, malformed API response, an API status that no
  * retry changes, such as 400 or 404, a stored token that no configured key decrypts) is
  * dead-lettered at once; any other failure is redelivered inside the route with exponential
- * backoff, then dead-lettered. Either way the original message goes to its queue's {@code .dlq}
- * with the reason, and the source message is acknowledged, so one bad message never blocks the
- * queue behind it.
+ * backoff, then dead-lettered. Either way the original message goes to the dead-letter route
+ * ({@link FlowEndpoints#DEAD_LETTER}), which publishes it to its queue's {@code .dlq} with the
+ * reason, and the source message is acknowledged once that is confirmed, so one bad message never
+ * blocks the queue behind it. Also the {@value #CONSUME_QUEUE} route template that every consumer
+ * of a work queue is made from.
  */
 @Component
 public class BusErrorHandling extends RouteConfigurationBuilder {
@@ -81,7 +84,7 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
         .maximumRedeliveries(0)
         .useOriginalMessage()
         .setProperty(DeadLetterHeaders.TRANSIENT_PROPERTY, constant(false))
-        .bean(DeadLetterPublisher.class, "deadLetter")
+        .to(FlowEndpoints.DEAD_LETTER)
         .end()
         .onException(Exception.class)
         .handled(true)
@@ -90,10 +93,10 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
         .useExponentialBackOff()
         .backOffMultiplier(2)
         .maximumRedeliveryDelay(60_000)
-        .retryAttemptedLogLevel(org.apache.camel.LoggingLevel.WARN)
+        .retryAttemptedLogLevel(LoggingLevel.WARN)
         .useOriginalMessage()
         .setProperty(DeadLetterHeaders.TRANSIENT_PROPERTY, constant(true))
-        .bean(DeadLetterPublisher.class, "deadLetter")
+        .to(FlowEndpoints.DEAD_LETTER)
         .end();
   }
 }
