@@ -31,6 +31,7 @@ public class DeadLetterChannelRoutes extends RouteBuilder {
         .errorHandler(noErrorHandler())
         .bean(DeadLetterComposer.class, "compose")
         .to(QuarryAmqpComponent.SCHEME + ":exchange:" + names.deadLetterExchange())
+        .id("dead-letter-publish")
         .bean(DeadLetterComposer.class, "published");
   }
 }

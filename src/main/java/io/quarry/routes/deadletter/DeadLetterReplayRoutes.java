@@ -17,6 +17,7 @@ public class DeadLetterReplayRoutes extends RouteBuilder {
 
   static final String SEND = "direct:dead-letter-replay-send";
 
+  // @formatter:off
   @Override
   public void configure() {
     from(FlowEndpoints.DEAD_LETTER_REPLAY)
@@ -24,25 +25,24 @@ public class DeadLetterReplayRoutes extends RouteBuilder {
         .errorHandler(noErrorHandler())
         .bean(DeadLetterReplay.class, "prepare")
         .filter(exchangeProperty(DeadLetterReplay.QUEUE_PROPERTY).isNotNull())
-        .doTry()
-        .to(SEND)
-        .doCatch(Exception.class)
-        .bean(DeadLetterReplay.class, "notPublished")
-        .end()
+            .doTry()
+                .to(SEND)
+            .doCatch(Exception.class)
+                .bean(DeadLetterReplay.class, "notPublished")
+            .end()
         .end()
         .bean(DeadLetterReplay.class, "outcome");
 
     from(SEND)
         .routeId("dead-letter-replay-send")
         .transacted()
-        .setProperty(
-            DeadLetterReplay.MARKED_PROPERTY, method(DeadLetterReplay.class, "markReplayed"))
+        .setProperty(DeadLetterReplay.MARKED_PROPERTY,
+            method(DeadLetterReplay.class, "markReplayed"))
         .filter(exchangeProperty(DeadLetterReplay.MARKED_PROPERTY))
-        .toD(
-            QuarryAmqpComponent.SCHEME
-                + ":queue:${exchangeProperty."
-                + DeadLetterReplay.QUEUE_PROPERTY
-                + "}")
+            .toD(QuarryAmqpComponent.SCHEME + ":queue:${exchangeProperty."
+                    + DeadLetterReplay.QUEUE_PROPERTY + "}")
+                .id("dead-letter-replay-publish")
         .end();
   }
+  // @formatter:on
 }

@@ -44,25 +44,24 @@ public class DeadLetterRoutes extends RouteBuilder {
 
     // If parking or re-queueing fails (database or broker trouble), retry here, then hand the
     // failure back to the listener, which puts the message back on its queue.
+    // @formatter:off
     from(WORKER)
         .routeId("dead-letter-retry-worker")
-        .errorHandler(
-            defaultErrorHandler()
-                .maximumRedeliveries(5)
-                .redeliveryDelay(1000)
-                .useExponentialBackOff()
-                .retryAttemptedLogLevel(LoggingLevel.WARN))
+        .errorHandler(defaultErrorHandler()
+            .maximumRedeliveries(5)
+            .redeliveryDelay(1000)
+            .useExponentialBackOff()
+            .retryAttemptedLogLevel(LoggingLevel.WARN))
         .choice()
-        .when(method(DeadLetterRetry.class, "goesBack"))
-        .bean(DeadLetterRetry.class, "retryMessage")
-        .toD(
-            QuarryAmqpComponent.SCHEME
-                + ":exchange:${exchangeProperty."
-                + DeadLetterRetry.DELAY_EXCHANGE_PROPERTY
-                + "}")
-        .bean(DeadLetterRetry.class, "retried")
-        .otherwise()
-        .bean(DeadLetterRetry.class, "park")
+            .when(method(DeadLetterRetry.class, "goesBack"))
+                .bean(DeadLetterRetry.class, "retryMessage")
+                .toD(QuarryAmqpComponent.SCHEME + ":exchange:${exchangeProperty."
+                        + DeadLetterRetry.DELAY_EXCHANGE_PROPERTY + "}")
+                    .id("dead-letter-retry-publish")
+                .bean(DeadLetterRetry.class, "retried")
+            .otherwise()
+                .bean(DeadLetterRetry.class, "park").id("dead-letter-park")
         .end();
+    // @formatter:on
   }
 }
