@@ -71,7 +71,7 @@ class DeadLetterRetryTest {
     return exchange;
   }
 
-  /** A dead letter as DeadLetterPublisher writes it, from the posts mining queue. */
+  /** A dead letter as DeadLetterComposer writes it, from the posts mining queue. */
   private void handleOwn(boolean transientFailure, Object... more) throws Exception {
     Map<String, Object> headers = new HashMap<>();
     headers.put(DeadLetterHeaders.SOURCE_QUEUE, miningQueue);
