@@ -24,7 +24,7 @@ import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.QuarryAmqpComponent;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
-import io.quarry.deadletter.DeadLetterPublisher;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.message.DataBatch;
 import io.quarry.message.MiningMessage;
 import io.quarry.message.MiningMessageCodec;
@@ -60,6 +60,7 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.Exchange;
 import org.apache.camel.ProducerTemplate;
 import org.apache.camel.builder.AdviceWith;
+import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.component.mock.MockEndpoint;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.junit.jupiter.api.AfterEach;
@@ -94,7 +95,6 @@ class MinerRoutesTest {
   private final TokenCipher cipher = mock(TokenCipher.class);
   private final RawItemRepository rawItems = mock(RawItemRepository.class);
   private final PlatformClient platform = mock(PlatformClient.class);
-  private final DeadLetterPublisher deadLetters = mock(DeadLetterPublisher.class);
   private final List<Exchange> deadLettered = new ArrayList<>();
   private final List<String> sentTo = new ArrayList<>();
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -107,13 +107,6 @@ class MinerRoutesTest {
   void chainsAreTakenUp() {
     when(states.take(anyLong(), anyString(), any())).thenReturn(true);
     when(cipher.decrypt(any())).thenReturn("token");
-    doAnswer(
-            invocation -> {
-              deadLettered.add(invocation.<Exchange>getArgument(0).copy());
-              return null;
-            })
-        .when(deadLetters)
-        .deadLetter(any());
   }
 
   @AfterEach
@@ -138,10 +131,20 @@ class MinerRoutesTest {
     registry.bind(
         "chainOutcome",
         new ChainOutcome(states, codec, new DataBatchCodec(json, properties), NAMES, meters));
-    registry.bind("deadLetters", deadLetters);
     registry.bind(QuarryAmqpComponent.SCHEME, new QuarryAmqpComponent(mock(BatchPublisher.class)));
     camel.addRoutes(new BusErrorHandling(properties));
-    camel.addRoutes(new MinerRoutes(properties, NAMES, new Endpoints(NAMES)));
+    // The dead-letter route itself is BusErrorHandlingTest's: here, what the error handler hands
+    // it.
+    camel.addRoutes(
+        new RouteBuilder() {
+          @Override
+          public void configure() {
+            from(FlowEndpoints.DEAD_LETTER).process(exchange -> deadLettered.add(exchange.copy()));
+          }
+        });
+    MinerRoutes routes = new MinerRoutes(properties, NAMES, new Endpoints(NAMES));
+    camel.addRoutes(routes);
+    camel.addTemplatedRoutes(routes); // posts-miner comes from the consume-queue template
     AdviceWith.adviceWith(camel, "posts-miner", a -> a.replaceFromWith("direct:consume"));
     AdviceWith.adviceWith(camel, "posts-miner-pages", a -> a.mockEndpointsAndSkip("quarry-amqp:*"));
     camel.start();

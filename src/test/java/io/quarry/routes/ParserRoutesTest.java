@@ -11,7 +11,6 @@ import io.quarry.bus.Endpoints;
 import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.QuarryAmqpComponent;
 import io.quarry.config.QuarryProperties;
-import io.quarry.deadletter.DeadLetterPublisher;
 import io.quarry.message.DataBatch;
 import io.quarry.mining.ClickParser;
 import io.quarry.routes.deadletter.BusErrorHandling;
@@ -46,7 +45,6 @@ class ParserRoutesTest extends CamelTestSupport {
     context
         .getRegistry()
         .bind(QuarryAmqpComponent.SCHEME, new QuarryAmqpComponent(mock(BatchPublisher.class)));
-    context.getRegistry().bind("deadLetters", mock(DeadLetterPublisher.class));
     BusNames names = new BusNames("qa");
     return new RoutesBuilder[] {
       new BusErrorHandling(properties), new ParserRoutes(properties, names, new Endpoints(names))
