@@ -85,17 +85,23 @@ final class SimulatorHandler implements HttpHandler {
     if (user.isForbidden()) {
       return Response.error(403, "token lacks the rights for this resource");
     }
-    if (user.takeServerError(stream, SimulatedPages.pageOf(query.get("after")))) {
+    ApiStyle style = simulator.styleOf(user, stream);
+    Integer faultPage =
+        style == ApiStyle.STANDARD
+            ? SimulatedPages.pageOf(query.get("after"))
+            : StyledPages.pageOf(style, query);
+    if (user.takeServerError(stream, faultPage)) {
       return Response.error(500, "simulated server error");
     }
     if (user.takeRateLimit()) {
       long seconds = Math.max(0, (user.retryAfter().toMillis() + 999) / 1000);
       return Response.error(429, "rate limited").with("Retry-After", Long.toString(seconds));
     }
-    if (user.style() != ApiStyle.STANDARD) {
+    if (style != ApiStyle.STANDARD) {
       String queryToken = query.getOrDefault("access_token", query.get("api_key"));
       StyledPages.Answer answer =
           styled.serve(
+              style,
               user,
               userId,
               stream,

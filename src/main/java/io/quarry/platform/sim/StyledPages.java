@@ -32,6 +32,7 @@ final class StyledPages {
    * @param queryToken the token when it came as a query parameter (a next URL echoes it), or null
    */
   Answer serve(
+      ApiStyle style,
       UserScenario user,
       String userId,
       String stream,
@@ -39,7 +40,6 @@ final class StyledPages {
       String host,
       String queryToken,
       int defaultPages) {
-    ApiStyle style = user.style();
     int total = user.totalItemsOr(defaultPages * SimulatedPages.DEFAULT_ITEMS_PER_PAGE);
     int limit = positive(query.get(sizeParameter(style)), sizeParameter(style));
     long start = start(style, query, limit);
@@ -128,6 +128,21 @@ final class StyledPages {
       bytes = Arrays.copyOf(bytes, bytes.length / 2);
     }
     return new Answer(200, bytes, headers);
+  }
+
+  /**
+   * The page (from 1, in pages of the requested size) a request asks for, as page faults count
+   * them; null when the position is unknown (a last-item request counts as page 1).
+   */
+  static Integer pageOf(ApiStyle style, Map<String, String> query) {
+    int limit;
+    try {
+      limit = positive(query.get(sizeParameter(style)), sizeParameter(style));
+    } catch (IllegalArgumentException badSize) {
+      return null;
+    }
+    long start = start(style, query, limit);
+    return start < 0 ? null : (int) (start / limit) + 1;
   }
 
   /** The first item's number the request asks for; -1 when its position is unknown. */
