@@ -9,7 +9,7 @@ import java.util.Locale;
  * for every style: the cursor for {@link Style#CURSOR}, the next page's URL for {@link
  * Style#NEXT_URL} and {@link Style#LINK_HEADER}, the last item's field for {@link Style#LAST_ITEM},
  * the offset or the page number, in decimal, for {@link Style#OFFSET} and {@link
- * Style#PAGE_NUMBER}.
+ * Style#PAGE_NUMBER}. Settings the style does not use are dropped (null).
  *
  * @param style the pagination style
  * @param pageSizeParameter query parameter of the page size ({@code limit}); blank: none sent
@@ -110,7 +110,19 @@ public record Pagination(
           throw new InvalidApiSettingException("pagination.first-page", "must not be negative");
         }
       }
-    }
+    } // what the style does not use is dropped: two streams that page alike are equal
+    boolean cursor = style == Style.CURSOR;
+    boolean lastItem = style == Style.LAST_ITEM;
+    boolean counted = style == Style.OFFSET || style == Style.PAGE_NUMBER;
+    cursorParameter = cursor || lastItem ? cursorParameter : null;
+    cursorPath = cursor ? cursorPath : null;
+    hasMorePath = cursor || lastItem ? hasMorePath : null;
+    nextUrlPath = style == Style.NEXT_URL ? nextUrlPath : null;
+    cursorField = lastItem ? cursorField : null;
+    offsetParameter = style == Style.OFFSET ? offsetParameter : null;
+    pageParameter = style == Style.PAGE_NUMBER ? pageParameter : null;
+    firstPage = style == Style.PAGE_NUMBER ? firstPage : 1;
+    totalPath = counted ? totalPath : null;
   }
 
   /** Today's contract: {@code ?limit=N&after=M}, the cursor and has-more flag from the body. */

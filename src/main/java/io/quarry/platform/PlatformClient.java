@@ -55,6 +55,8 @@ public final class PlatformClient implements AutoCloseable {
   private final CloseableHttpClient http;
   private final ObjectMapper json;
   private final Map<StreamApi, PageReader> readers = new ConcurrentHashMap<>();
+  // the platform-wide contract per path, built once: a page's path costs no pointer compiling
+  private final Map<String, StreamApi> defaultApis = new ConcurrentHashMap<>();
 
   public PlatformClient(Settings settings, ObjectMapper json) {
     this(settings, json, DEFAULT_MAX_CONNECTIONS);
@@ -114,7 +116,8 @@ public final class PlatformClient implements AutoCloseable {
   public Page fetch(
       String apiPath, String userExternalId, String accessToken, int limit, String marker) {
     Objects.requireNonNull(apiPath, "apiPath");
-    return fetch(settings.api(apiPath), userExternalId, accessToken, limit, marker);
+    StreamApi api = defaultApis.computeIfAbsent(apiPath, settings::api);
+    return fetch(api, userExternalId, accessToken, limit, marker);
   }
 
   /**
