@@ -127,7 +127,20 @@ public class PageFetcher {
     itemCounters
         .computeIfAbsent(message.stream(), s -> metrics.counter("quarry.mining.items", "stream", s))
         .increment(items.size());
-    chain.pageFetched(items.size(), page.nextMarker(), page.hasMore(), mining.maxPagesPerRun());
+    boolean counted =
+        stream.customisesApi()
+            && api(message.stream(), stream).pagination().style().countsPosition();
+    chain.pageFetched(
+        items.size(),
+        page.nextMarker(),
+        page.hasMore(),
+        mining.maxPagesPerRun(),
+        counted,
+        counted && !items.isEmpty() ? lastId(message.stream(), stream, items) : null);
+  }
+
+  private String lastId(String name, StreamProperties stream, List<JsonNode> items) {
+    return items.get(items.size() - 1).at(api(name, stream).itemIdPath()).asText();
   }
 
   private List<String> ids(String name, StreamProperties stream, List<JsonNode> items) {

@@ -71,6 +71,14 @@ public record Pagination(
       return null;
     }
 
+    /**
+     * Whether Quarry counts the position itself (offset, page number) rather than the API handing
+     * it out: such a position always grows, so the chain's guards compare pages instead.
+     */
+    public boolean countsPosition() {
+      return this == OFFSET || this == PAGE_NUMBER;
+    }
+
     /** Whether the position is the URL of the next page. */
     boolean followsUrls() {
       return this == NEXT_URL || this == LINK_HEADER;

@@ -217,6 +217,29 @@ class PaginationStylesIT extends SimulatedPlatformTest {
     awaitEnded("link-header", cycling);
   }
 
+  @Test
+  void anApiThatIgnoresTheOffsetOrTheLastItemIsStopped() {
+    long user = users.upsert("stuck", "token");
+    // from page 2 on, every request answers page 2 again
+    PLATFORM.user("stuck").totalItems(100).repeatMarkerFromPage(2);
+
+    tick("offset");
+    tick("last-item");
+
+    awaitEnded("offset", user);
+    awaitEnded("last-item", user);
+    // offsets grow, so the offset stream compares pages: page 3 ends like page 2
+    assertThat(state("offset", user))
+        .containsEntry("status", "stopped")
+        .containsEntry("stop_reason", "marker_cycle")
+        .containsEntry("pages_mined", 3L);
+    // the last item's id comes back as the cursor: repeated until the limit (5)
+    assertThat(state("last-item", user))
+        .containsEntry("status", "stopped")
+        .containsEntry("stop_reason", "marker_repeated");
+    awaitItemsOnce("offset", user, "stuck", 20);
+  }
+
   private UUID tick(String stream) {
     camel.sendBody(FlowEndpoints.schedulerWorker(stream), null);
     return (UUID)

@@ -15,10 +15,11 @@ import java.util.Map;
  * Pages of the styled dialects ({@link ApiStyle} other than STANDARD). A user's items are one list
  * of {@link UserScenario#totalItemsOr} items, numbered from 0; a request asks for a slice of it by
  * the style's position (cursor, URL, last id, offset, page). The scenario's page faults count pages
- * of the requested size from 1, for the styles whose next position the API hands out (cursor, next
- * URL, Link header): {@code repeat-marker} points from that page on to the same page again, {@code
- * cycle} points that page's next position back to the previous page; {@code malformed} truncates
- * that page in every style.
+ * of the requested size from 1: {@code repeat-marker} points from that page on to the same page
+ * again (cursor, next URL, Link header) or answers every later request with that page, as an API
+ * that ignores the offset, page number or {@code starting_after} would; {@code cycle} points that
+ * page's next position back to the previous page (cursor, next URL, Link header); {@code malformed}
+ * truncates that page in every style.
  */
 final class StyledPages {
 
@@ -47,8 +48,14 @@ final class StyledPages {
       return error("unknown position");
     }
     int page = (int) (start / limit) + 1;
+    int repeatFrom = user.repeatMarkerFromPage();
+    if (repeatFrom > 0 && page > repeatFrom && !handsOutPositions(style)) {
+      // an API that ignores the offset, page or starting_after it is sent
+      start = (long) (repeatFrom - 1) * limit;
+      page = repeatFrom;
+    }
     long next = start + limit;
-    if (user.repeatMarkerFromPage() > 0 && page >= user.repeatMarkerFromPage()) {
+    if (repeatFrom > 0 && page >= repeatFrom) {
       next = start;
     } else if (page == user.cycleAtPage()) {
       next = start - limit;
@@ -170,6 +177,13 @@ final class StyledPages {
       }
       default -> -1;
     };
+  }
+
+  /** Whether the API gives the next position (cursor, URL); else the client computes it. */
+  private static boolean handsOutPositions(ApiStyle style) {
+    return style == ApiStyle.CURSOR_CUSTOM
+        || style == ApiStyle.NEXT_URL
+        || style == ApiStyle.LINK_HEADER;
   }
 
   private static String sizeParameter(ApiStyle style) {
