@@ -43,6 +43,7 @@ public class PageFetcher {
   private final Map<String, Counter> pageCounters = new ConcurrentHashMap<>();
   private final Map<String, Counter> itemCounters = new ConcurrentHashMap<>();
   private final Map<String, StreamApi> apis = new ConcurrentHashMap<>();
+  private final Map<String, JsonPointer> idPointers = new ConcurrentHashMap<>();
 
   public PageFetcher(
       MiningStateRepository states,
@@ -113,10 +114,7 @@ public class PageFetcher {
     if (!items.isEmpty()
         && chain.checkOldData()
         && rawItems.allStoredBefore(
-            message.userId(),
-            message.stream(),
-            chain.chainStartedAt(),
-            ids(message.stream(), stream, items))) {
+            message.userId(), message.stream(), chain.chainStartedAt(), ids(items))) {
       chain.stop(StopReason.NO_NEW_DATA, null);
       return;
     }
@@ -140,16 +138,18 @@ public class PageFetcher {
   }
 
   private String lastId(String name, StreamProperties stream, List<JsonNode> items) {
-    return items.get(items.size() - 1).at(api(name, stream).itemIdPath()).asText();
+    JsonPointer id =
+        idPointers.computeIfAbsent(name, s -> JsonPointer.compile(api(name, stream).itemIdPath()));
+    return items.get(items.size() - 1).at(id).asText();
   }
 
-  private List<String> ids(String name, StreamProperties stream, List<JsonNode> items) {
-    JsonPointer id =
-        JsonPointer.compile(
-            stream.customisesApi()
-                ? api(name, stream).itemIdPath()
-                : StreamApi.fieldPointer(properties.platform().itemIdField()));
-    return items.stream().map(item -> item.at(id).asText()).toList();
+  /**
+   * The ids raw_item keeps: storage reads {@code quarry.platform.item-id-field}, whatever the
+   * stream's {@code items.id-path}, so the check for old data must compare those.
+   */
+  private List<String> ids(List<JsonNode> items) {
+    String field = properties.platform().itemIdField();
+    return items.stream().map(item -> item.path(field).asText()).toList();
   }
 
   /** The stream's API settings, built once (start-up validation has checked them). */

@@ -76,11 +76,13 @@ import org.springframework.test.context.TestPropertySource;
       "quarry.streams.link-header.pagination.page-size-parameter=per_page",
       "quarry.streams.link-header.items.path=",
       "quarry.streams.link-header.auth.prefix=token",
-      // the last item's nested id as starting_after, has_more from the body
+      // the last item's nested id as starting_after, has_more from the body; the stored id is
+      // still the top-level one (quarry.platform.item-id-field)
       "quarry.streams.last-item.api-path=/users/{userId}/last-item",
       "quarry.streams.last-item.pagination.style=last-item",
       "quarry.streams.last-item.pagination.cursor-parameter=starting_after",
       "quarry.streams.last-item.pagination.cursor-field=/ref/key",
+      "quarry.streams.last-item.items.id-path=/ref/key",
       "quarry.streams.last-item.pagination.has-more-path=/has_more",
       "quarry.streams.last-item.items.path=/data",
       // an offset ending on the total, the token in X-Api-Key
@@ -240,6 +242,27 @@ class PaginationStylesIT extends SimulatedPlatformTest {
         .containsEntry("status", "stopped")
         .containsEntry("stop_reason", "marker_repeated");
     awaitItemsOnce("offset", user, "stuck", 10);
+  }
+
+  @Test
+  void aSecondRunOfAStreamWithNestedIdsStopsAtTheOldData() {
+    long user = users.upsert("again", "token");
+    PLATFORM.user("again").totalItems(30);
+    tick("last-item");
+    awaitEnded("last-item", user);
+    awaitItemsOnce("last-item", user, "again", 30);
+
+    tick("last-item");
+
+    // the check for old data compares the ids raw_item keeps, not the stream's nested ones
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> "no_new_data".equals(state("last-item", user).get("stop_reason")));
+    // its first page was all old: the chain stops before counting it
+    assertThat(state("last-item", user))
+        .containsEntry("status", "completed")
+        .containsEntry("pages_mined", 0L)
+        .containsEntry("items_mined", 0L);
   }
 
   private UUID tick(String stream) {

@@ -176,7 +176,9 @@ class PaginationStylesTest {
     List<Page> pages = walk(api, 5);
 
     assertThat(ids(pages)).containsExactlyElementsOf(expectedIds("u1", 12));
-    assertThat(pages.get(0).nextMarker()).isEqualTo("posts-u1-1-4");
+    assertThat(pages.get(0).nextMarker()).isEqualTo("key-posts-u1-1-4");
+    assertThat(simulator.user("u1").lastRequest().query())
+        .containsEntry("starting_after", "key-posts-u1-1-9");
   }
 
   @Test

@@ -5,7 +5,8 @@ import java.util.Locale;
 /**
  * The dialect the simulator speaks to one user ({@link UserScenario#style}): today's contract or
  * one of the pagination styles real APIs use, so each style can be mined end to end. Items of the
- * styled dialects carry their id twice, as {@code id} and nested as {@code ref.key}.
+ * styled dialects carry an id {@code id} and a second one nested, {@code ref.key} ({@code key-} and
+ * the id).
  */
 public enum ApiStyle {
   /** {@code ?limit=&after=} → {@code {"items":[…],"nextMarker":"m-2","hasMore":true}}. */

@@ -227,7 +227,7 @@ final class StyledPages {
   private static ObjectNode item(String userId, String stream, int ordinal, int payloadBytes) {
     ObjectNode item = SimulatedItems.item(userId, stream, 1, ordinal, 1, payloadBytes);
     ObjectNode ref = JsonNodeFactory.instance.objectNode();
-    ref.put("key", item.get("id").asText());
+    ref.put("key", "key-" + item.get("id").asText());
     item.set("ref", ref);
     return item;
   }
