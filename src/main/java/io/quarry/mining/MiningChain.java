@@ -172,10 +172,42 @@ public final class MiningChain {
    * data, a marker repeated too often, a marker of this run seen again (a cycle), the page limit.
    */
   void pageFetched(int itemCount, String nextMarker, boolean hasMore, int maxPagesPerRun) {
+    pageFetched(itemCount, nextMarker, hasMore, maxPagesPerRun, false, null);
+  }
+
+  /**
+   * {@link #pageFetched(int, String, boolean, int)} for a position Quarry counts itself (an offset
+   * or a page number), which grows and so can never repeat or cycle: the guards compare pages
+   * instead, by {@code lastItemId}, kept among the seen markers. A page that ends with the last
+   * item of an earlier page of this run means the API ignores the position: the chain stops as a
+   * cycle.
+   *
+   * @param countedPosition whether the position is an offset or a page number
+   * @param lastItemId id of the page's last item, null for an empty page
+   */
+  void pageFetched(
+      int itemCount,
+      String nextMarker,
+      boolean hasMore,
+      int maxPagesPerRun,
+      boolean countedPosition,
+      String lastItemId) {
     pages++;
     pagesThisMessage++;
     items += itemCount;
-    if (marker != null) {
+    if (countedPosition && lastItemId != null) {
+      if (seenBefore.contains(lastItemId) || fetchedMarkers.contains(lastItemId)) {
+        stop(
+            StopReason.MARKER_CYCLE,
+            "page at "
+                + marker
+                + " ends with item "
+                + lastItemId
+                + " like an earlier page: the API ignores the position");
+        return;
+      }
+      fetchedMarkers.add(lastItemId);
+    } else if (marker != null && !countedPosition) {
       fetchedMarkers.add(marker);
     }
     if (!hasMore || nextMarker == null || nextMarker.isEmpty()) {

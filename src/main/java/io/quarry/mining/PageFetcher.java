@@ -1,5 +1,6 @@
 package io.quarry.mining;
 
+import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -11,6 +12,7 @@ import io.quarry.mining.MiningStateRepository.StopReason;
 import io.quarry.platform.Page;
 import io.quarry.platform.PlatformClient;
 import io.quarry.platform.RateLimitedException;
+import io.quarry.platform.StreamApi;
 import io.quarry.platform.UnauthorizedException;
 import io.quarry.storage.RawItemRepository;
 import java.util.List;
@@ -40,6 +42,8 @@ public class PageFetcher {
   // Looked up once per stream, not per page (a registry look-up builds and sorts the meter's id).
   private final Map<String, Counter> pageCounters = new ConcurrentHashMap<>();
   private final Map<String, Counter> itemCounters = new ConcurrentHashMap<>();
+  private final Map<String, StreamApi> apis = new ConcurrentHashMap<>();
+  private final Map<String, JsonPointer> idPointers = new ConcurrentHashMap<>();
 
   public PageFetcher(
       MiningStateRepository states,
@@ -66,9 +70,21 @@ public class PageFetcher {
     StreamProperties stream = properties.streams().get(message.stream());
     Page page;
     try {
+      // a stream without API settings of its own speaks the platform-wide contract
       page =
-          platform.fetch(
-              stream.apiPath(), chain.externalId(), chain.token(), message.limit(), chain.marker());
+          stream.customisesApi()
+              ? platform.fetch(
+                  api(message.stream(), stream),
+                  chain.externalId(),
+                  chain.token(),
+                  message.limit(),
+                  chain.marker())
+              : platform.fetch(
+                  stream.apiPath(),
+                  chain.externalId(),
+                  chain.token(),
+                  message.limit(),
+                  chain.marker());
     } catch (RateLimitedException e) {
       log.info(
           "Platform rate-limits user {} ({}): continuing in {}",
@@ -109,11 +125,35 @@ public class PageFetcher {
     itemCounters
         .computeIfAbsent(message.stream(), s -> metrics.counter("quarry.mining.items", "stream", s))
         .increment(items.size());
-    chain.pageFetched(items.size(), page.nextMarker(), page.hasMore(), mining.maxPagesPerRun());
+    boolean counted =
+        stream.customisesApi()
+            && api(message.stream(), stream).pagination().style().countsPosition();
+    chain.pageFetched(
+        items.size(),
+        page.nextMarker(),
+        page.hasMore(),
+        mining.maxPagesPerRun(),
+        counted,
+        counted && !items.isEmpty() ? lastId(message.stream(), stream, items) : null);
   }
 
+  private String lastId(String name, StreamProperties stream, List<JsonNode> items) {
+    JsonPointer id =
+        idPointers.computeIfAbsent(name, s -> JsonPointer.compile(api(name, stream).itemIdPath()));
+    return items.get(items.size() - 1).at(id).asText();
+  }
+
+  /**
+   * The ids raw_item keeps: storage reads {@code quarry.platform.item-id-field}, whatever the
+   * stream's {@code items.id-path}, so the check for old data must compare those.
+   */
   private List<String> ids(List<JsonNode> items) {
     String field = properties.platform().itemIdField();
     return items.stream().map(item -> item.path(field).asText()).toList();
+  }
+
+  /** The stream's API settings, built once (start-up validation has checked them). */
+  private StreamApi api(String name, StreamProperties stream) {
+    return apis.computeIfAbsent(name, s -> stream.api(properties.platform()));
   }
 }

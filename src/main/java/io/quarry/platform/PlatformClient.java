@@ -12,7 +12,9 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
 import javax.net.ssl.SSLException;
 import org.apache.hc.client5.http.HttpRequestRetryStrategy;
 import org.apache.hc.client5.http.classic.methods.HttpGet;
@@ -51,7 +53,10 @@ public final class PlatformClient implements AutoCloseable {
   private final Settings settings;
   private final String base;
   private final CloseableHttpClient http;
-  private final PageReader reader;
+  private final ObjectMapper json;
+  private final Map<StreamApi, PageReader> readers = new ConcurrentHashMap<>();
+  // the platform-wide contract per path, built once: a page's path costs no pointer compiling
+  private final Map<String, StreamApi> defaultApis = new ConcurrentHashMap<>();
 
   public PlatformClient(Settings settings, ObjectMapper json) {
     this(settings, json, DEFAULT_MAX_CONNECTIONS);
@@ -67,7 +72,8 @@ public final class PlatformClient implements AutoCloseable {
       throw new IllegalArgumentException("maxConnections must be at least 1");
     }
     this.base = settings.baseUrl().toString().replaceAll("/+$", "");
-    this.reader = new PageReader(settings, Objects.requireNonNull(json, "json"));
+    this.json = Objects.requireNonNull(json, "json");
+    settings.api("/"); // the platform-wide contract must be readable before the first page
     PoolingHttpClientConnectionManager connections =
         PoolingHttpClientConnectionManagerBuilder.create()
             .setMaxConnTotal(maxConnections)
@@ -100,7 +106,8 @@ public final class PlatformClient implements AutoCloseable {
   }
 
   /**
-   * GETs {@code {baseUrl}{apiPath}?limit={limit}&after={marker}}.
+   * GETs {@code {baseUrl}{apiPath}?limit={limit}&after={marker}}: the platform-wide contract of
+   * {@link Settings} ({@link Settings#api(String)}).
    *
    * @param apiPath path template; {@code {userId}} is replaced by the URL-encoded external id
    * @param marker cursor of the page, null for the first page
@@ -109,23 +116,44 @@ public final class PlatformClient implements AutoCloseable {
   public Page fetch(
       String apiPath, String userExternalId, String accessToken, int limit, String marker) {
     Objects.requireNonNull(apiPath, "apiPath");
+    StreamApi api = defaultApis.computeIfAbsent(apiPath, settings::api);
+    return fetch(api, userExternalId, accessToken, limit, marker);
+  }
+
+  /**
+   * GETs the page of a stream at a position, as the stream's {@link StreamApi} says: the first page
+   * at {@code {baseUrl}{apiPath}} when the position is null, else the cursor, the offset, the page
+   * number or the next URL that the previous {@link Page#nextMarker()} gave.
+   *
+   * @param position the previous page's {@link Page#nextMarker()}, null for the first page
+   * @throws PlatformException (a subtype saying what to do) when no page could be read
+   */
+  public Page fetch(
+      StreamApi api, String userExternalId, String accessToken, int limit, String position) {
+    Objects.requireNonNull(api, "api");
     Objects.requireNonNull(userExternalId, "userExternalId");
     Objects.requireNonNull(accessToken, "accessToken");
     if (limit < 1) {
       throw new IllegalArgumentException("limit must be at least 1, was " + limit);
     }
-    String path = apiPath.replace("{userId}", encode(userExternalId));
-    String request = "GET " + path;
+    PageReader reader = readers.computeIfAbsent(api, this::reader);
+    URI uri = uri(api, userExternalId, limit, position);
+    // the path only: a query may hold the token, and a followed URL's query is the API's business
+    String request =
+        "GET "
+            + (position != null && api.pagination().style().followsUrls()
+                ? uri.getRawPath()
+                : api.apiPath().replace("{userId}", encode(userExternalId)));
     long started = System.nanoTime();
-    Response response = send(request(path, accessToken, limit, marker), request, accessToken);
+    Response response = send(request(api.authentication(), uri, accessToken), request, accessToken);
     log.debug(
-        "{} (after={}) answered {} with {} bytes in {} ms",
+        "{} (at {}) answered {} with {} bytes in {} ms",
         request,
-        marker,
+        position,
         response.status(),
         response.body().length,
         (System.nanoTime() - started) / 1_000_000);
-    return interpret(response, request);
+    return interpret(response, request, reader, limit, position);
   }
 
   @Override
@@ -133,29 +161,77 @@ public final class PlatformClient implements AutoCloseable {
     http.close(org.apache.hc.core5.io.CloseMode.GRACEFUL);
   }
 
-  private HttpGet request(String path, String token, int limit, String marker) {
-    StringBuilder query = new StringBuilder(path.contains("?") ? "&" : "?");
-    query.append("limit=").append(limit);
-    if (marker != null) {
-      query.append("&after=").append(encode(marker));
+  private PageReader reader(StreamApi api) {
+    return new PageReader(api, nextUrls(api), json);
+  }
+
+  private NextUrls nextUrls(StreamApi api) {
+    Authentication auth = api.authentication();
+    return new NextUrls(
+        settings.baseUrl(), auth.placement() == TokenPlacement.QUERY ? auth.parameter() : null);
+  }
+
+  /** The URL of the page at a position, without the token. */
+  private URI uri(StreamApi api, String userExternalId, int limit, String position) {
+    Pagination paging = api.pagination();
+    if (position != null && paging.style().followsUrls()) {
+      try {
+        return nextUrls(api).resolve(position);
+      } catch (IllegalArgumentException e) {
+        throw new MalformedResponseException("the chain's next URL " + e.getMessage());
+      }
     }
-    URI uri;
+    String path = api.apiPath().replace("{userId}", encode(userExternalId));
+    StringBuilder query = new StringBuilder();
+    if (paging.pageSizeParameter() != null) {
+      parameter(query, paging.pageSizeParameter(), Integer.toString(limit));
+    }
+    switch (paging.style()) {
+      case CURSOR, LAST_ITEM -> {
+        if (position != null) {
+          parameter(query, paging.cursorParameter(), position);
+        }
+      }
+      case OFFSET ->
+          parameter(
+              query,
+              paging.offsetParameter(),
+              Long.toString(PageReader.number(position, 0, "an offset")));
+      case PAGE_NUMBER ->
+          parameter(
+              query,
+              paging.pageParameter(),
+              Long.toString(PageReader.number(position, paging.firstPage(), "a page number")));
+      case NEXT_URL, LINK_HEADER -> {
+        // the first page: its URL comes from the configuration, the next ones from the API
+      }
+    }
+    String separator = query.length() == 0 ? "" : path.contains("?") ? "&" : "?";
     try {
-      uri = URI.create(base + path + query);
+      return URI.create(base + path + separator + query);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("not a valid API path: " + path);
     }
-    if (settings.tokenPlacement() == TokenPlacement.QUERY) {
-      uri = URI.create(uri + "&" + encode(settings.tokenParameter()) + "=" + encode(token));
+  }
+
+  private static void parameter(StringBuilder query, String name, String value) {
+    query.append(query.length() == 0 ? "" : "&").append(encode(name)).append('=');
+    query.append(encode(value));
+  }
+
+  private static HttpGet request(Authentication auth, URI uri, String token) {
+    if (auth.placement() == TokenPlacement.QUERY) {
+      String separator = uri.getRawQuery() == null ? "?" : "&";
+      uri = URI.create(uri + separator + encode(auth.parameter()) + "=" + encode(token));
     }
     HttpGet get = new HttpGet(uri);
     get.setHeader("Accept", "application/json");
-    if (settings.tokenPlacement() == TokenPlacement.HEADER) {
+    if (auth.placement() == TokenPlacement.HEADER) {
       if (!isHeaderSafe(token)) {
         // the value is not quoted: it is a secret, and a CR/LF in it would inject headers
         throw new IllegalArgumentException("the access token has characters a header cannot hold");
       }
-      get.setHeader("Authorization", "Bearer " + token);
+      get.setHeader(auth.header(), auth.headerValue(token));
     }
     return get;
   }
@@ -174,8 +250,8 @@ public final class PlatformClient implements AutoCloseable {
     return true;
   }
 
-  /** Status, Retry-After and body of an answer (the connection is back in the pool). */
-  private record Response(int status, String retryAfter, byte[] body) {}
+  /** Status, Retry-After, Link and body of an answer (the connection is back in the pool). */
+  private record Response(int status, String retryAfter, String link, byte[] body) {}
 
   private Response send(HttpGet get, String request, String token) {
     try {
@@ -187,6 +263,7 @@ public final class PlatformClient implements AutoCloseable {
             return new Response(
                 answer.getCode(),
                 retryAfter == null ? null : retryAfter.getValue(),
+                links(answer.getHeaders("Link")),
                 entity == null ? new byte[0] : EntityUtils.toByteArray(entity));
           });
     } catch (InterruptedIOException e) {
@@ -201,10 +278,23 @@ public final class PlatformClient implements AutoCloseable {
     }
   }
 
-  private Page interpret(Response response, String request) {
+  /** Several Link headers are one list (RFC 9110 §5.3). */
+  private static String links(Header[] headers) {
+    if (headers.length == 0) {
+      return null;
+    }
+    StringBuilder all = new StringBuilder();
+    for (Header header : headers) {
+      all.append(all.length() == 0 ? "" : ", ").append(header.getValue());
+    }
+    return all.toString();
+  }
+
+  private Page interpret(
+      Response response, String request, PageReader reader, int limit, String position) {
     int status = response.status();
     if (status >= 200 && status < 300) {
-      return reader.read(response.body(), request);
+      return reader.read(response.body(), response.link(), request, limit, position);
     }
     if (status == 429) {
       throw new RateLimitedException(
@@ -346,6 +436,23 @@ public final class PlatformClient implements AutoCloseable {
           "id",
           TokenPlacement.HEADER,
           "access_token");
+    }
+
+    /**
+     * The platform-wide contract for a path: {@code ?limit=N&after=M}, the cursor, has-more flag
+     * and items at this record's pointers, the token as {@link #tokenPlacement()} says.
+     */
+    public StreamApi api(String apiPath) {
+      return new StreamApi(
+          apiPath,
+          itemsPath,
+          StreamApi.fieldPointer(itemIdField),
+          Pagination.cursor(nextMarkerPath, hasMorePath),
+          new Authentication(
+              tokenPlacement,
+              Authentication.DEFAULT_HEADER,
+              Authentication.DEFAULT_PREFIX,
+              tokenParameter));
     }
 
     public Settings withTimeouts(Duration connect, Duration read) {

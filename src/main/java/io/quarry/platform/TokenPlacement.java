@@ -1,9 +1,12 @@
 package io.quarry.platform;
 
-/** Where {@link PlatformClient} puts the user's access token. */
+/** Where {@link PlatformClient} puts the user's access token ({@link Authentication}). */
 public enum TokenPlacement {
-  /** {@code Authorization: Bearer <token>}. */
+  /** A header: {@code Authorization: Bearer <token>} unless a stream names another. */
   HEADER,
-  /** A query parameter named by {@link PlatformClient.Settings#tokenParameter()}. */
+  /**
+   * A query parameter: {@link PlatformClient.Settings#tokenParameter()} unless a stream names
+   * another.
+   */
   QUERY
 }

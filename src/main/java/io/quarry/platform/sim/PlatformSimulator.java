@@ -35,6 +35,7 @@ public final class PlatformSimulator implements AutoCloseable {
   private final HttpServer server;
   private final ExecutorService executor;
   private final Map<String, UserScenario> users = new ConcurrentHashMap<>();
+  private final Map<String, ApiStyle> streamStyles = new ConcurrentHashMap<>();
   private final AtomicLong totalRequests = new AtomicLong();
   private final Set<InetSocketAddress> clientConnections = ConcurrentHashMap.newKeySet();
   private volatile Duration latency = Duration.ZERO;
@@ -103,6 +104,15 @@ public final class PlatformSimulator implements AutoCloseable {
     return this;
   }
 
+  /**
+   * Serves this stream (the last path segment) in this dialect to every user whose own {@link
+   * UserScenario#style} is the standard one, so one simulator can play a different API per stream.
+   */
+  public PlatformSimulator streamStyle(String stream, ApiStyle style) {
+    streamStyles.put(stream, java.util.Objects.requireNonNull(style, "style"));
+    return this;
+  }
+
   /** From now on this user's requests need exactly this token; any other gets 401. */
   public PlatformSimulator expectedToken(String userId, String token) {
     user(userId).expectedToken(token);
@@ -163,9 +173,13 @@ public final class PlatformSimulator implements AutoCloseable {
     return clientConnections.size();
   }
 
-  /** Forgets every scenario, token and counter, and restores the default latency and pages. */
+  /**
+   * Forgets every scenario, stream style, token and counter, and restores the default latency and
+   * pages.
+   */
   public void reset() {
     users.clear();
+    streamStyles.clear();
     totalRequests.set(0);
     clientConnections.clear();
     latency = Duration.ZERO;
@@ -184,6 +198,12 @@ public final class PlatformSimulator implements AutoCloseable {
 
   int defaultPages() {
     return defaultPages;
+  }
+
+  /** The dialect of a user's stream: the user's own, else the stream's, else the standard one. */
+  ApiStyle styleOf(UserScenario user, String stream) {
+    ApiStyle own = user.style();
+    return own != ApiStyle.STANDARD ? own : streamStyles.getOrDefault(stream, ApiStyle.STANDARD);
   }
 
   void counted(InetSocketAddress client) {

@@ -8,8 +8,10 @@ import java.util.Map;
  * @param stream the stream segment of the path
  * @param query decoded query parameters (the last value of a repeated name)
  * @param authorization the {@code Authorization} header, or null
+ * @param apiKey the {@code X-Api-Key} header, or null
  */
-public record ReceivedRequest(String stream, Map<String, String> query, String authorization) {
+public record ReceivedRequest(
+    String stream, Map<String, String> query, String authorization, String apiKey) {
 
   public ReceivedRequest {
     query = Map.copyOf(query);

@@ -9,13 +9,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 
-/** Serves {@code GET /users/{userId}/{stream}?limit=&after=} with the user's scenario applied. */
+/**
+ * Serves {@code GET /users/{userId}/{stream}?limit=&after=}, or the user's {@link ApiStyle}, with
+ * the user's scenario applied.
+ */
 final class SimulatorHandler implements HttpHandler {
 
   private static final int DEFAULT_LIMIT = 100;
 
   private final PlatformSimulator simulator;
   private final SimulatedPages pages = new SimulatedPages();
+  private final StyledPages styled = new StyledPages();
 
   SimulatorHandler(PlatformSimulator simulator) {
     this.simulator = simulator;
@@ -58,15 +62,22 @@ final class SimulatorHandler implements HttpHandler {
     String stream = decodePath(segments[3]);
     Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
     String authorization = exchange.getRequestHeaders().getFirst("Authorization");
+    String apiKey = exchange.getRequestHeaders().getFirst("X-Api-Key");
     UserScenario user = simulator.user(userId);
-    user.received(new ReceivedRequest(stream, query, authorization));
+    user.received(new ReceivedRequest(stream, query, authorization, apiKey));
     simulator.counted(exchange.getRemoteAddress());
     Thread.sleep(simulator.latency().toMillis());
-    return serve(user, userId, stream, query, token(authorization, query));
+    String host = exchange.getRequestHeaders().getFirst("Host");
+    return serve(user, userId, stream, query, token(authorization, apiKey, query), host);
   }
 
   private Response serve(
-      UserScenario user, String userId, String stream, Map<String, String> query, String token) {
+      UserScenario user,
+      String userId,
+      String stream,
+      Map<String, String> query,
+      String token,
+      String host) {
     if (!user.accepts(token) || user.isUnauthorized()) {
       return Response.error(401, "invalid or missing access token")
           .with("WWW-Authenticate", "Bearer");
@@ -74,12 +85,31 @@ final class SimulatorHandler implements HttpHandler {
     if (user.isForbidden()) {
       return Response.error(403, "token lacks the rights for this resource");
     }
-    if (user.takeServerError(stream, SimulatedPages.pageOf(query.get("after")))) {
+    ApiStyle style = simulator.styleOf(user, stream);
+    Integer faultPage =
+        style == ApiStyle.STANDARD
+            ? SimulatedPages.pageOf(query.get("after"))
+            : StyledPages.pageOf(style, query);
+    if (user.takeServerError(stream, faultPage)) {
       return Response.error(500, "simulated server error");
     }
     if (user.takeRateLimit()) {
       long seconds = Math.max(0, (user.retryAfter().toMillis() + 999) / 1000);
       return Response.error(429, "rate limited").with("Retry-After", Long.toString(seconds));
+    }
+    if (style != ApiStyle.STANDARD) {
+      String queryToken = query.getOrDefault("access_token", query.get("api_key"));
+      StyledPages.Answer answer =
+          styled.serve(
+              style,
+              user,
+              userId,
+              stream,
+              query,
+              host,
+              queryToken,
+              user.pagesOr(simulator.defaultPages()));
+      return new Response(answer.status(), answer.body(), answer.headers());
     }
     int limit = positive(query.getOrDefault("limit", Integer.toString(DEFAULT_LIMIT)));
     Integer page = SimulatedPages.pageOf(query.get("after"));
@@ -102,11 +132,21 @@ final class SimulatorHandler implements HttpHandler {
     throw new IllegalArgumentException("limit must be a positive integer");
   }
 
-  private static String token(String authorization, Map<String, String> query) {
+  /**
+   * The token from {@code Authorization: Bearer} or {@code Authorization: token} (a code host's),
+   * an {@code X-Api-Key} header, or the {@code access_token} or {@code api_key} query parameter.
+   */
+  private static String token(String authorization, String apiKey, Map<String, String> query) {
     if (authorization != null && authorization.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return authorization.substring(7).trim();
     }
-    return query.get("access_token");
+    if (authorization != null && authorization.regionMatches(true, 0, "token ", 0, 6)) {
+      return authorization.substring(6).trim();
+    }
+    if (apiKey != null) {
+      return apiKey.trim();
+    }
+    return query.getOrDefault("access_token", query.get("api_key"));
   }
 
   private static Map<String, String> query(String raw) {

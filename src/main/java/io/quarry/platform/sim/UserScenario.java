@@ -29,6 +29,8 @@ public final class UserScenario {
   private volatile int hugeItemBytes;
   private volatile boolean alternativeShape;
   private volatile boolean numericMarkers;
+  private volatile ApiStyle style = ApiStyle.STANDARD;
+  private volatile Integer totalItems;
   private final AtomicInteger requests = new AtomicInteger();
   private volatile ReceivedRequest lastRequest;
 
@@ -137,12 +139,28 @@ public final class UserScenario {
     return this;
   }
 
+  /** Speak this dialect to the user ({@link ApiStyle}; default {@link ApiStyle#STANDARD}). */
+  public UserScenario style(ApiStyle style) {
+    this.style = java.util.Objects.requireNonNull(style, "style");
+    return this;
+  }
+
+  /**
+   * Items the user has in every stream of a styled dialect (default: the pages × 20); they are
+   * sliced by the page size the client asks for.
+   */
+  public UserScenario totalItems(int n) {
+    this.totalItems = requireAtLeast(n, 0, "totalItems");
+    return this;
+  }
+
   /**
    * Applies one fault or setting written as text, as the command line and {@code
    * quarry.platform.simulator-faults} give it: {@code unauthorized}, {@code forbidden}, {@code
    * server-errors} (every request) or {@code server-errors:N} (a burst of N), {@code flaky:N} (each
    * page fails N times first), {@code rate-limited:N:SECONDS}, {@code repeat-marker:PAGE}, {@code
-   * cycle:PAGE}, {@code malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}.
+   * cycle:PAGE}, {@code malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}, {@code style:NAME}
+   * ({@link ApiStyle#key()}), {@code items:N}.
    *
    * @throws IllegalArgumentException naming the known faults, for any other text
    */
@@ -188,6 +206,13 @@ public final class UserScenario {
         case "pages" -> {
           return pages(number(parts, 1));
         }
+        case "style" -> {
+          arguments(parts, 1);
+          return style(ApiStyle.of(parts[1].trim()));
+        }
+        case "items" -> {
+          return totalItems(number(parts, 1));
+        }
         default -> throw new IllegalArgumentException("unknown fault");
       }
     } catch (IllegalArgumentException e) {
@@ -198,7 +223,9 @@ public final class UserScenario {
               + e.getMessage()
               + "; known: unauthorized, forbidden, server-errors[:N], flaky:N,"
               + " rate-limited:N:SECONDS,"
-              + " repeat-marker:PAGE, cycle:PAGE, malformed:PAGE, huge:BYTES, pages:N");
+              + " repeat-marker:PAGE, cycle:PAGE, malformed:PAGE, huge:BYTES, pages:N,"
+              + " style:NAME (standard, cursor-custom, next-url, link-header, last-item, offset,"
+              + " page-number, bare-array), items:N");
     }
   }
 
@@ -305,6 +332,15 @@ public final class UserScenario {
 
   boolean servesNumericMarkers() {
     return numericMarkers;
+  }
+
+  ApiStyle style() {
+    return style;
+  }
+
+  int totalItemsOr(int fallback) {
+    Integer n = totalItems;
+    return n == null ? fallback : n;
   }
 
   private static int requireAtLeast(int value, int minimum, String name) {

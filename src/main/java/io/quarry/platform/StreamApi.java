@@ -1,0 +1,45 @@
+package io.quarry.platform;
+
+import java.util.Objects;
+
+/**
+ * How one stream's pages are asked for and read: the path, the pagination, the items and the
+ * token's place. Built from {@code quarry.streams.<stream>} over the {@code quarry.platform}
+ * defaults; the constructor refuses settings that cannot work, naming the setting ({@link
+ * InvalidApiSettingException}).
+ *
+ * @param apiPath path template of the first page; {@code {userId}} becomes the user's external id
+ * @param itemsPath JSON Pointer to the items array, {@code ""} for a body that is the array
+ * @param itemIdPath JSON Pointer into an item to its id ({@code /id}, {@code /meta/key})
+ * @param pagination how the next page is found
+ * @param authentication where the token goes
+ */
+public record StreamApi(
+    String apiPath,
+    String itemsPath,
+    String itemIdPath,
+    Pagination pagination,
+    Authentication authentication) {
+
+  public StreamApi {
+    if (apiPath == null || !apiPath.startsWith("/")) {
+      throw new InvalidApiSettingException("api-path", "must start with '/'");
+    }
+    if (itemsPath == null) {
+      throw new InvalidApiSettingException("items.path", "is required");
+    }
+    Pagination.pointer(itemsPath, "items.path");
+    if (itemIdPath == null || itemIdPath.isEmpty()) {
+      throw new InvalidApiSettingException(
+          "items.id-path", "must point into an item, e.g. /id or /meta/key");
+    }
+    Pagination.pointer(itemIdPath, "items.id-path");
+    Objects.requireNonNull(pagination, "pagination");
+    Objects.requireNonNull(authentication, "authentication");
+  }
+
+  /** The pointer to a field of an item, escaped as RFC 6901 asks ({@code a/b} is {@code /a~1b}). */
+  public static String fieldPointer(String field) {
+    return "/" + field.replace("~", "~0").replace("/", "~1");
+  }
+}
