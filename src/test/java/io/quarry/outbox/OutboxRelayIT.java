@@ -158,6 +158,42 @@ class OutboxRelayIT {
   }
 
   @Test
+  void aBatchTheBrokerCannotTakeWaitsWholeAndGoesOutOnceItCan() throws Exception {
+    // The exchange gone (in this test's own environment): the broker closes the publishing
+    // channel, which is trouble with the broker, not a refused message.
+    String exchange = names.integrationEventsExchange();
+    List<String> written;
+    camel.getRouteController().stopRoute("outbox-poll");
+    camel.getRouteController().stopRoute("outbox-wakeup");
+    try {
+      channel.exchangeDelete(exchange);
+      written = write(20);
+
+      long published = relay();
+
+      assertThat(published).isZero();
+      assertThat(
+              jdbc.sql(
+                      "select count(*) from outbox_event"
+                          + " where published_at is null and attempts = 1"
+                          + " and last_error like '%channel closed%'")
+                  .query(Long.class)
+                  .single())
+          .as("every event of the batch backed off once")
+          .isEqualTo(20);
+      // back as the topology declares it
+      channel.exchangeDeclare(exchange, "topic", true);
+      channel.queueBind(names.notificationEventsQueue(), exchange, "#");
+      channel.queueBind(probe, exchange, "#");
+    } finally {
+      camel.getRouteController().startRoute("outbox-poll");
+      camel.getRouteController().startRoute("outbox-wakeup");
+    }
+    assertThat(drain(20)).containsExactlyInAnyOrderElementsOf(written);
+    await().atMost(Duration.ofSeconds(5)).until(() -> pending() == 0);
+  }
+
+  @Test
   void twoRelaysClaimingAtOnceNeverPublishTheSameEventTwice() throws Exception {
     camel.getRouteController().stopRoute("outbox-poll");
     camel.getRouteController().stopRoute("outbox-wakeup");
