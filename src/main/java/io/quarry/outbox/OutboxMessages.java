@@ -78,7 +78,7 @@ public class OutboxMessages {
   public static boolean refusedByBroker(Throwable failure) {
     for (Throwable t = failure; t != null; t = t.getCause()) {
       if (t instanceof PublishFailedException refused) {
-        // BatchPublisher: a return has no cause; a nack is an IOException of waitForConfirmsOrDie
+        // BatchPublisher: a return has no cause; a nack (or a failed basicPublish) an IOException
         return refused.getCause() == null || refused.getCause() instanceof IOException;
       }
     }

@@ -45,17 +45,15 @@ public class OutboxRelayRoutes extends RouteBuilder {
       "sql:classpath:sql/outbox/count-published.sql?parametersCount=1&outputType=SelectOne";
   static final String PRUNE = "sql:classpath:sql/outbox/prune-published.sql?parametersCount=1";
 
-  /** Parameters of the outbox statements (headers: the AMQP messages are the bodies). */
+  // Parameters of the outbox statements, as headers (quarry-amqp publishes only the body).
   static final String LIMIT = "limit";
-
   static final String IDS = "ids";
   static final String ERROR = "error";
   static final String MAX_BACKOFF_SECONDS = "maxBackoffSeconds";
   static final String RETENTION_SECONDS = "retentionSeconds";
 
-  /** Variables of one relay run. */
+  // Variables of one relay run: the claimed batch's ids, the last batch's and the run's count.
   static final String BATCH_IDS = "outboxBatchIds";
-
   static final String PUBLISHED = "outboxPublished";
   static final String RELAYED = "outboxRelayed";
 
