@@ -1,5 +1,6 @@
 package io.quarry.deadletter;
 
+import io.quarry.monitoring.OpenDeadLetters;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
@@ -9,7 +10,7 @@ import org.springframework.stereotype.Repository;
 
 /** Parked dead letters: kept with everything needed to replay them. */
 @Repository
-public class DeadLetterRepository {
+public class DeadLetterRepository implements OpenDeadLetters {
 
   /** A parked message. */
   public record Parked(
@@ -90,6 +91,7 @@ public class DeadLetterRepository {
   }
 
   /** How many parked messages wait for a decision. */
+  @Override
   public long openCount() {
     return jdbc.sql(
             "select count(*) from dead_letter where replayed_at is null and discarded_at is null")

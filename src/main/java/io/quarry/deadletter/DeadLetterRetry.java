@@ -3,9 +3,8 @@ package io.quarry.deadletter;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.bus.Topology;
-import io.quarry.bus.amqp.Routed;
+import io.quarry.bus.amqp.QuarryAmqpComponent;
 import io.quarry.config.QuarryProperties;
 import io.quarry.mining.DelayTiers;
 import java.time.Duration;
@@ -28,19 +27,24 @@ import org.springframework.stereotype.Component;
  * delay (5 s, 10 s, 20 s, ... rounded up to a delay tier of {@link Topology#DELAY_SECONDS}: 5 s,
  * then 30 s) until {@code quarry.mining.dead-letter-retries} is used up; a permanent failure, an
  * exhausted one, or a message the broker dead-lettered by itself is parked in PostgreSQL for the
- * dashboard.
+ * dashboard. The dead-letter retry route asks {@link #goesBack}, then either publishes {@link
+ * #retryMessage} to its delay exchange and counts it ({@link #retried}) or {@link #park}s it.
  *
- * <p>Only Quarry's own dead letters (published by {@link DeadLetterPublisher}) are retried, and
- * only to a work queue of this environment. A message the broker dead-lettered (it carries {@code
+ * <p>Only Quarry's own dead letters (composed by {@link DeadLetterComposer}) are retried, and only
+ * to a work queue of this environment. A message the broker dead-lettered (it carries {@code
  * x-death}: a listener rejected it) is parked whatever {@code x-quarry-*} headers it brought from
  * its publisher, and counts in headers that are not whole numbers read as 0.
  */
 @Component
 public class DeadLetterRetry {
 
+  /**
+   * Exchange property: the delay exchange a retried letter goes to (set by {@link #retryMessage}).
+   */
+  public static final String DELAY_EXCHANGE_PROPERTY = "quarryDelayExchange";
+
   private static final Logger log = LoggerFactory.getLogger(DeadLetterRetry.class);
 
-  private final ConfirmedPublisher publisher;
   private final DeadLetterRepository parked;
   private final BusNames names;
   private final ObjectMapper json;
@@ -49,14 +53,12 @@ public class DeadLetterRetry {
   private final Set<String> workQueues;
 
   public DeadLetterRetry(
-      ConfirmedPublisher publisher,
       DeadLetterRepository parked,
       BusNames names,
       ObjectMapper json,
       MeterRegistry metrics,
       QuarryProperties properties,
       Topology topology) {
-    this.publisher = publisher;
     this.parked = parked;
     this.names = names;
     this.json = json;
@@ -69,72 +71,104 @@ public class DeadLetterRetry {
             .collect(Collectors.toUnmodifiableSet());
   }
 
-  public void handle(Exchange exchange) throws Exception {
-    var in = exchange.getMessage();
-    byte[] body = in.getBody(byte[].class);
-    Object xDeath = in.getHeader("x-death");
-    boolean byBroker = xDeath != null;
-    String source =
-        byBroker
-            ? queueFromXDeath(xDeath)
-            : in.getHeader(DeadLetterHeaders.SOURCE_QUEUE, String.class);
-    boolean transientFailure =
-        !byBroker && Boolean.TRUE.equals(in.getHeader(DeadLetterHeaders.TRANSIENT));
-    // Every delivery so far: DeadLetterPublisher adds each round's to those of the rounds before.
-    int attempts = Math.max(1, DeadLetterHeaders.count(in.getHeader(DeadLetterHeaders.ATTEMPTS)));
-    int retried = DeadLetterHeaders.count(in.getHeader(DeadLetterHeaders.RETRIES));
-    String encoding = in.getHeader(SpringRabbitMQConstants.CONTENT_ENCODING, String.class);
-    String contentType = in.getHeader(SpringRabbitMQConstants.CONTENT_TYPE, String.class);
+  /** What the dead letter says about itself. */
+  private record Letter(
+      boolean byBroker, String source, boolean transientFailure, int attempts, int retried) {
 
-    if (transientFailure && workQueues.contains(source) && retried < retries) {
-      Duration delay = Duration.ofSeconds(5L << retried);
-      MessageProperties properties = new MessageProperties();
-      properties.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
-      properties.setContentType(contentType);
-      properties.setContentEncoding(encoding);
-      properties.setHeader(DeadLetterHeaders.ATTEMPTS, attempts);
-      properties.setHeader(DeadLetterHeaders.RETRIES, retried + 1);
-      publisher.publishAll(
-          List.of(
-              new Routed(
-                  names.delayQueue(DelayTiers.atLeast(delay)),
-                  source,
-                  new Message(body, properties))),
-          10_000);
-      metrics.counter("quarry.dead.letters.retried").increment();
-      log.info(
-          "Dead letter of {} goes back in {} (retry {} of {})",
-          source,
-          delay,
-          retried + 1,
-          retries);
-      return;
+    static Letter of(org.apache.camel.Message in) {
+      Object xDeath = in.getHeader("x-death");
+      boolean byBroker = xDeath != null;
+      return new Letter(
+          byBroker,
+          byBroker
+              ? queueFromXDeath(xDeath)
+              : in.getHeader(DeadLetterHeaders.SOURCE_QUEUE, String.class),
+          !byBroker && Boolean.TRUE.equals(in.getHeader(DeadLetterHeaders.TRANSIENT)),
+          // Every delivery so far: DeadLetterComposer adds each round's to those of the rounds
+          // before.
+          Math.max(1, DeadLetterHeaders.count(in.getHeader(DeadLetterHeaders.ATTEMPTS))),
+          DeadLetterHeaders.count(in.getHeader(DeadLetterHeaders.RETRIES)));
     }
+  }
+
+  /** Whether the letter goes back to its queue (else it is parked). */
+  public boolean goesBack(Exchange exchange) {
+    Letter letter = Letter.of(exchange.getMessage());
+    return letter.transientFailure()
+        && workQueues.contains(letter.source())
+        && letter.retried() < retries;
+  }
+
+  /**
+   * The letter as it goes back: the original body with the attempts so far and one retry more, for
+   * the delay exchange this sets in {@link #DELAY_EXCHANGE_PROPERTY}, routed to its queue by the
+   * {@link QuarryAmqpComponent#ROUTING_KEY} this sets.
+   */
+  public Message retryMessage(Exchange exchange) {
+    var in = exchange.getMessage();
+    Letter letter = Letter.of(in);
+    MessageProperties properties = new MessageProperties();
+    properties.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
+    properties.setContentType(in.getHeader(SpringRabbitMQConstants.CONTENT_TYPE, String.class));
+    properties.setContentEncoding(
+        in.getHeader(SpringRabbitMQConstants.CONTENT_ENCODING, String.class));
+    properties.setHeader(DeadLetterHeaders.ATTEMPTS, letter.attempts());
+    properties.setHeader(DeadLetterHeaders.RETRIES, letter.retried() + 1);
+    exchange.setProperty(
+        DELAY_EXCHANGE_PROPERTY, names.delayQueue(DelayTiers.atLeast(delay(letter.retried()))));
+    in.setHeader(QuarryAmqpComponent.ROUTING_KEY, letter.source());
+    return new Message(in.getBody(byte[].class), properties);
+  }
+
+  /** After the broker confirmed the letter {@link #retryMessage} made: counts and logs it. */
+  public void retried(Exchange exchange) throws Exception {
+    Message message = exchange.getMessage().getMandatoryBody(Message.class);
+    int retry =
+        DeadLetterHeaders.count(
+            message.getMessageProperties().getHeader(DeadLetterHeaders.RETRIES));
+    metrics.counter("quarry.dead.letters.retried").increment();
+    log.info(
+        "Dead letter of {} goes back in {} (retry {} of {})",
+        exchange.getMessage().getHeader(QuarryAmqpComponent.ROUTING_KEY),
+        delay(retry - 1),
+        retry,
+        retries);
+  }
+
+  private static Duration delay(int retriedBefore) {
+    return Duration.ofSeconds(5L << retriedBefore);
+  }
+
+  /** Keeps the letter in PostgreSQL, with its reason, for a replay or discard decision. */
+  public void park(Exchange exchange) throws Exception {
+    var in = exchange.getMessage();
+    Letter letter = Letter.of(in);
+    byte[] body = in.getBody(byte[].class);
     String reason =
-        byBroker
+        letter.byBroker()
             ? "dead-lettered by the broker: "
                 + in.getHeader("x-first-death-reason", "rejected", String.class)
             : in.getHeader(DeadLetterHeaders.REASON, "no reason given", String.class);
     long id =
         parked.park(
-            source == null ? "unknown" : source,
+            letter.source() == null ? "unknown" : letter.source(),
             in.getHeader(SpringRabbitMQConstants.MESSAGE_ID, String.class),
             json.writeValueAsString(quarryHeaders(in.getHeaders())),
-            contentType,
-            encoding,
+            in.getHeader(SpringRabbitMQConstants.CONTENT_TYPE, String.class),
+            in.getHeader(SpringRabbitMQConstants.CONTENT_ENCODING, String.class),
             body == null ? new byte[0] : body,
             reason,
             in.getHeader(DeadLetterHeaders.EXCEPTION, String.class),
             in.getHeader(DeadLetterHeaders.ROUTE, String.class),
-            attempts,
-            !transientFailure);
+            letter.attempts(),
+            !letter.transientFailure());
     metrics.counter("quarry.dead.letters.parked").increment();
     log.warn(
         "Parked dead letter {} of {}: {} ({} attempts); replay it from the dashboard or the API",
         id,
-        source,
+        letter.source(),
         reason,
-        attempts);
+        letter.attempts());
   }
 
   private static Map<String, Object> quarryHeaders(Map<String, Object> headers) {

@@ -18,4 +18,18 @@ public final class FlowEndpoints {
   public static String schedulerWorker(String stream) {
     return "direct:" + stream + "-scheduler";
   }
+
+  // Dead letters (routes/deadletter), owned by the dead-letter flows.
+
+  /**
+   * The end of the bus dead letter channel: the failed exchange, with its original message, goes to
+   * its queue's {@code .dlq}; the call fails unless the broker confirmed the dead letter.
+   */
+  public static final String DEAD_LETTER = "direct:dead-letter";
+
+  /**
+   * Replays a parked dead letter: body a {@code DeadLetterReplay.Request}, answer a {@code
+   * DeadLetterReplay.Outcome}; fails with the reason when the letter is unknown or refused.
+   */
+  public static final String DEAD_LETTER_REPLAY = "direct:dead-letter-replay";
 }

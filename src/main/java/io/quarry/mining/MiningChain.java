@@ -24,6 +24,7 @@ public final class MiningChain {
   private final Set<String> seenBefore;
   private final boolean checkOldData;
   private final Instant chainStartedAt;
+  private final int pagesPerMessage;
   private final List<String> fetchedMarkers = new ArrayList<>();
   private final List<DataBatch.PageItems> fetchedPages = new ArrayList<>();
   private String marker;
@@ -37,7 +38,7 @@ public final class MiningChain {
   private Duration delay;
 
   MiningChain(MiningMessage message, String externalId, String token, List<String> seenMarkers) {
-    this(message, externalId, token, seenMarkers, true, Instant.EPOCH);
+    this(message, externalId, token, seenMarkers, true, Instant.EPOCH, Integer.MAX_VALUE);
   }
 
   MiningChain(
@@ -46,8 +47,10 @@ public final class MiningChain {
       String token,
       List<String> seenMarkers,
       boolean checkOldData,
-      Instant chainStartedAt) {
+      Instant chainStartedAt,
+      int pagesPerMessage) {
     this.message = message;
+    this.pagesPerMessage = pagesPerMessage;
     this.checkOldData = checkOldData;
     this.chainStartedAt = chainStartedAt;
     this.externalId = externalId;
@@ -114,6 +117,24 @@ public final class MiningChain {
 
   public Duration delay() {
     return delay;
+  }
+
+  /**
+   * The miner route's loop condition: the chain goes on and this message has not yet fetched its
+   * {@code pages-per-message}.
+   */
+  public boolean wantsAnotherPage() {
+    return moreToFetch() && pagesThisMessage < pagesPerMessage;
+  }
+
+  /** Whether the platform asked the chain to wait before its next page (a rate limit). */
+  public boolean delayed() {
+    return stopReason == null && delay != null;
+  }
+
+  /** Whether this message fetched a page with items (its data batch is not empty). */
+  public boolean hasFetchedPages() {
+    return !fetchedPages.isEmpty();
   }
 
   public boolean moreToFetch() {

@@ -1,9 +1,6 @@
 package io.quarry.mining;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.quarry.bus.BusNames;
-import io.quarry.bus.amqp.BatchPublisher;
-import io.quarry.bus.amqp.Routed;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.message.MiningMessage;
@@ -18,20 +15,18 @@ import org.apache.camel.ExchangeProperty;
 import org.apache.camel.Header;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.amqp.core.Message;
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.context.event.EventListener;
 import org.springframework.stereotype.Component;
 
 /**
- * A stream's scheduler tick: opens a run record, releases the users of ticks that died before they
- * published (see {@link #releaseAbandoned}), and once the active users have been read, claims the
- * users whose previous chain is over (the overlap guard, committed before anything is sent, so a
- * miner always finds the chain of the message it receives) and publishes one mining message per
- * user in confirmed batches ({@link BatchPublisher}: one confirm wait per batch, no per-message
- * correlation). A chain the previous run left incomplete resumes at its saved marker. At most once
- * a second, after a confirmed batch, the run records how far it got, which is also its sign of
- * life. If publishing fails, the users whose messages did not go out are released (marked failed
- * with the reason) and the run is recorded as failed.
+ * The steps of a stream's scheduler route: open a run record, release the users of ticks that died
+ * before they published ({@link #releaseAbandoned}), claim the active users whose previous chain is
+ * over (the overlap guard, committed before anything is sent), turn each group of claims the route
+ * splits off into mining messages (a chain the previous run left incomplete resumes at its saved
+ * marker), note each confirmed group (at most once a second in the run record, its sign of life),
+ * then close the run, or release the users whose messages did not go out and fail it.
  */
 @Component
 public class MiningScheduler {
@@ -39,29 +34,25 @@ public class MiningScheduler {
   public static final String RUN_ID = "quarryRunId";
   public static final String STREAM = "quarryStream";
 
+  /** Exchange property holding the {@link Tick} of the fan-out under way. */
+  public static final String TICK = "quarryTick";
+
   private static final Logger log = LoggerFactory.getLogger(MiningScheduler.class);
-  private static final long CONFIRM_TIMEOUT_MILLIS = 30_000;
   private static final long PROGRESS_EVERY_NANOS = 1_000_000_000L;
 
   private final MiningStateRepository states;
-  private final BatchPublisher publisher;
   private final MiningMessageCodec codec;
-  private final BusNames names;
   private final QuarryProperties properties;
   private final MeterRegistry metrics;
   private final String instance;
 
   public MiningScheduler(
       MiningStateRepository states,
-      BatchPublisher publisher,
       MiningMessageCodec codec,
-      BusNames names,
       QuarryProperties properties,
       MeterRegistry metrics) {
     this.states = states;
-    this.publisher = publisher;
     this.codec = codec;
-    this.names = names;
     this.properties = properties;
     this.metrics = metrics;
     this.instance =
@@ -120,111 +111,157 @@ public class MiningScheduler {
     }
   }
 
-  /** Fans the users read by the route out to the mining queue; returns the run's figures. */
-  public Map<String, Object> fanOut(
+  /**
+   * Claims the users read by the route whose previous chain is over, and commits, so that a miner
+   * that receives a message finds its chain in progress; the claims become the body, in the order
+   * the route publishes them, and the tick's progress an exchange property ({@link #TICK}).
+   */
+  public List<MiningStateRepository.Claim> claim(
       List<Map<String, Object>> activeUsers,
       @Header(STREAM) String stream,
-      @ExchangeProperty(RUN_ID) UUID runId) {
-    MiningProperties mining = properties.mining();
+      @ExchangeProperty(RUN_ID) UUID runId,
+      Exchange exchange) {
     List<Long> users =
         activeUsers.stream().map(row -> ((Number) row.get("id")).longValue()).toList();
-    int limit = properties.streams().get(stream).pageSize();
-    String queue = names.miningQueue(stream);
-    // Claim first and commit, so a miner that receives a message finds its chain in progress.
     List<MiningStateRepository.Claim> claimed =
-        states.claim(stream, runId, users, mining.staleChainAfter());
-    List<Routed> batch = new ArrayList<>(mining.publishBatchSize());
-    Progress progress = new Progress(runId);
-    int resumed = 0;
-    try {
-      // A claim of many users takes a while: if the run was closed as abandoned meanwhile, its
-      // claims are released below rather than left in progress without a message.
-      if (!states.alive(runId)) {
-        throw new AbandonedTickException(runId);
-      }
-      for (MiningStateRepository.Claim claim : claimed) {
-        MiningMessage message =
-            MiningMessage.first(
-                    stream, claim.userId(), runId, limit, mining.consecutiveBatchRepeatsLimit())
-                .continueAt(claim.marker(), 0, 0, 0);
-        if (claim.resumed()) {
-          resumed++;
-        }
-        batch.add(new Routed("", queue, codec.write(message)));
-        if (batch.size() == mining.publishBatchSize()) {
-          publish(batch, progress, claim.userId());
-        }
-      }
-      if (!batch.isEmpty()) {
-        publish(batch, progress, claimed.get(claimed.size() - 1).userId());
-      }
-    } catch (RuntimeException e) {
-      // Users whose message did not go out must not block the next tick.
-      states.releaseUnsent(
-          stream,
-          runId,
-          claimed.subList(progress.sent, claimed.size()).stream()
-              .map(MiningStateRepository.Claim::userId)
-              .toList(),
-          e.getMessage());
-      throw e;
+        states.claim(stream, runId, users, properties.mining().staleChainAfter());
+    Tick tick = new Tick(runId, stream, users.size(), claimed);
+    exchange.setProperty(TICK, tick);
+    // A claim of many users takes a while: if the run was closed as abandoned meanwhile, its
+    // claims are released (releaseUnpublished) rather than left in progress without a message.
+    if (!states.alive(runId)) {
+      throw new AbandonedTickException(runId);
     }
-    int skipped = users.size() - claimed.size();
-    states.finishRun(runId, users.size(), claimed.size(), resumed, skipped);
-    metrics.counter("quarry.scheduler.users.scheduled", "stream", stream).increment(claimed.size());
+    return claimed;
+  }
+
+  /** The mining messages of a group of claimed users (a resumed chain starts at its marker). */
+  public List<Message> messages(
+      List<MiningStateRepository.Claim> group, @ExchangeProperty(TICK) Tick tick) {
+    MiningProperties mining = properties.mining();
+    int limit = properties.streams().get(tick.stream).pageSize();
+    List<Message> messages = new ArrayList<>(group.size());
+    for (MiningStateRepository.Claim claim : group) {
+      MiningMessage message =
+          MiningMessage.first(
+                  tick.stream,
+                  claim.userId(),
+                  tick.runId,
+                  limit,
+                  mining.consecutiveBatchRepeatsLimit())
+              .continueAt(claim.marker(), 0, 0, 0);
+      messages.add(codec.write(message));
+    }
+    tick.inFlight = group.size();
+    return messages;
+  }
+
+  /**
+   * After a group was confirmed: counts it as sent and, at most once a second, records the run's
+   * progress (the last user published, in claim order) as its sign of life. A record per group cost
+   * about 3% of a 100,000-user tick; a coarser one only widens the group "in flight" that a dead
+   * tick's recovery releases, whose messages are then dropped as stale or resume their chain.
+   */
+  public void published(@ExchangeProperty(TICK) Tick tick) {
+    tick.sent += tick.inFlight;
+    tick.inFlight = 0;
+    long now = System.nanoTime();
+    if (now - tick.recordedAt >= PROGRESS_EVERY_NANOS) {
+      tick.recordedAt = now;
+      long lastUser = tick.claimed.get(tick.sent - 1).userId();
+      if (!states.published(tick.runId, tick.sent, lastUser)) {
+        throw new AbandonedTickException(tick.runId);
+      }
+    }
+  }
+
+  /** Closes the run with its figures, which become the body. */
+  public Map<String, Object> finishRun(@ExchangeProperty(TICK) Tick tick) {
+    String stream = tick.stream;
+    int read = tick.read;
+    int scheduled = tick.claimed.size();
+    int resumed = (int) tick.claimed.stream().filter(MiningStateRepository.Claim::resumed).count();
+    int skipped = read - scheduled;
+    states.finishRun(tick.runId, read, scheduled, resumed, skipped);
+    metrics.counter("quarry.scheduler.users.scheduled", "stream", stream).increment(scheduled);
     metrics.counter("quarry.scheduler.users.resumed", "stream", stream).increment(resumed);
     metrics.counter("quarry.scheduler.users.skipped", "stream", stream).increment(skipped);
     log.info(
         "{} run {}: {} active users, {} scheduled ({} resuming an interrupted chain), {} skipped"
             + " (chain still in progress)",
         stream,
-        runId,
-        users.size(),
-        claimed.size(),
+        tick.runId,
+        read,
+        scheduled,
         resumed,
         skipped);
     return Map.of(
         "runId",
-        runId,
+        tick.runId,
         "stream",
         stream,
         "read",
-        users.size(),
+        read,
         "scheduled",
-        claimed.size(),
+        scheduled,
         "resumed",
         resumed,
         "skipped",
         skipped);
   }
 
-  /** How far a tick's fan-out got: messages confirmed, and when that was last recorded. */
-  private static final class Progress {
-    final UUID runId;
-    int sent;
-    long recordedAt = System.nanoTime();
-
-    Progress(UUID runId) {
-      this.runId = runId;
+  /**
+   * After a failed fan-out: the claimed users whose message was not confirmed are released (marked
+   * failed with the reason), so they do not block the next tick. Nothing to do when the tick failed
+   * before its claim.
+   */
+  public void releaseUnpublished(
+      @ExchangeProperty(TICK) Tick tick,
+      @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Exception error) {
+    if (tick == null || tick.sent == tick.claimed.size()) {
+      return;
     }
+    states.releaseUnsent(
+        tick.stream,
+        tick.runId,
+        tick.claimed.subList(tick.sent, tick.claimed.size()).stream()
+            .map(MiningStateRepository.Claim::userId)
+            .toList(),
+        error == null ? "fan-out failed" : rootCause(error).getMessage());
+  }
+
+  /** The failure itself, not the wrappers of the split that met it. */
+  private static Throwable rootCause(Throwable error) {
+    Throwable root = error;
+    while (root != null && root.getCause() != null && root.getCause() != root) {
+      root = root.getCause();
+    }
+    return root;
   }
 
   /**
-   * Publishes a batch and waits for its confirms; then, at most once a second, records the run's
-   * progress (the last user it published, in claim order) as its sign of life. A record per batch
-   * cost about 3% of a 100,000-user tick; a coarser one only widens the batch "in flight" that a
-   * dead tick's recovery releases, whose messages are then dropped as stale or resume their chain.
+   * A tick's fan-out as it goes: the users it read and claimed, how many of their messages the
+   * broker confirmed, and when that was last recorded in the run.
    */
-  private void publish(List<Routed> batch, Progress progress, long lastUser) {
-    publisher.publishAll(batch, CONFIRM_TIMEOUT_MILLIS);
-    progress.sent += batch.size();
-    batch.clear();
-    long now = System.nanoTime();
-    if (now - progress.recordedAt >= PROGRESS_EVERY_NANOS) {
-      progress.recordedAt = now;
-      if (!states.published(progress.runId, progress.sent, lastUser)) {
-        throw new AbandonedTickException(progress.runId);
-      }
+  public static final class Tick {
+    final UUID runId;
+    final String stream;
+    final int read;
+    final List<MiningStateRepository.Claim> claimed;
+    int sent;
+    int inFlight;
+    long recordedAt = System.nanoTime();
+
+    Tick(UUID runId, String stream, int read, List<MiningStateRepository.Claim> claimed) {
+      this.runId = runId;
+      this.stream = stream;
+      this.read = read;
+      this.claimed = claimed;
+    }
+
+    /** Users whose message the broker confirmed so far. */
+    public int sent() {
+      return sent;
     }
   }
 
@@ -247,10 +284,7 @@ public class MiningScheduler {
       @Header(STREAM) String stream,
       @ExchangeProperty(RUN_ID) UUID runId,
       @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Exception error) {
-    Throwable root = error;
-    while (root != null && root.getCause() != null && root.getCause() != root) {
-      root = root.getCause();
-    }
+    Throwable root = rootCause(error);
     String reason =
         root == null ? "unknown" : root.getClass().getSimpleName() + ": " + root.getMessage();
     if (runId != null) {

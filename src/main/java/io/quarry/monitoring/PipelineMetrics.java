@@ -3,7 +3,6 @@ package io.quarry.monitoring;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.config.QuarryProperties;
-import io.quarry.deadletter.DeadLetterRepository;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -25,13 +24,13 @@ public class PipelineMetrics {
   private record Figures(long parked, Map<String, Long> inProgress) {}
 
   private final JdbcClient jdbc;
-  private final DeadLetterRepository deadLetters;
+  private final OpenDeadLetters deadLetters;
   private final MeterRegistry registry;
   private final Recent<Figures> figures = new Recent<>(MAX_STALENESS, this::read);
 
   public PipelineMetrics(
       JdbcClient jdbc,
-      DeadLetterRepository deadLetters,
+      OpenDeadLetters deadLetters,
       QuarryProperties properties,
       MeterRegistry registry) {
     this.jdbc = jdbc;

@@ -9,12 +9,19 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * How many threads of this JVM were mining, waiting for the platform API or storing at a time: a
  * background thread looks at every thread's stack every {@code intervalMillis} and counts the
- * threads inside {@code Miner} (of which those inside {@code PlatformClient.fetch}), inside {@code
- * Subscribers}, and the distinct threads seen delivering a message to a listener (amqp-client's
- * consumer pool or a listener container's own threads). The averages show the concurrency Quarry
- * really had, whatever its consumer settings say.
+ * threads inside the miner route's steps ({@code ChainLoader}, {@code PageFetcher}, {@code
+ * ChainOutcome}; of which those inside {@code PlatformClient.fetch}), inside {@code Subscribers},
+ * and the distinct threads seen delivering a message to a listener (amqp-client's consumer pool or
+ * a listener container's own threads). The averages show the concurrency Quarry really had,
+ * whatever its consumer settings say.
  */
 final class ThreadActivity implements AutoCloseable {
+
+  private static final java.util.Set<String> MINER_STEPS =
+      java.util.Set.of(
+          "io.quarry.mining.ChainLoader",
+          "io.quarry.mining.PageFetcher",
+          "io.quarry.mining.ChainOutcome");
 
   /** Average threads busy per sample, and the distinct listener threads seen. */
   record Summary(
@@ -59,7 +66,7 @@ final class ThreadActivity implements AutoCloseable {
       boolean listener = false;
       for (StackTraceElement frame : info.getStackTrace()) {
         String type = frame.getClassName();
-        if (type.equals("io.quarry.mining.Miner")) {
+        if (MINER_STEPS.contains(type)) {
           miner = true;
         } else if (type.equals("io.quarry.platform.PlatformClient")) {
           fetch = true;

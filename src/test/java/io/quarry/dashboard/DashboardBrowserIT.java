@@ -40,8 +40,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 /**
  * The dashboard in a real headless Chromium (Debian's chromium and chromedriver): log in, see the
  * jobs, run one and watch its execution appear without a reload, replay a parked dead letter and
- * watch it leave the list, a read-only user who is offered no action and refused one, and Hawtio's
- * Camel view listing Quarry's routes. Screenshots go to {@code target/screenshots}.
+ * watch it leave the list, a read-only user who is offered no action and refused one, Hawtio's
+ * Camel view listing Quarry's routes and its diagram of a miner route with its endpoint steps.
+ * Screenshots go to {@code target/screenshots}.
  */
 @QuarryIntegrationTest
 class DashboardBrowserIT {
@@ -249,6 +250,45 @@ class DashboardBrowserIT {
     assertThat(browser.getPageSource())
         .contains("posts-scheduler-tick")
         .contains("dead-letter-retry");
+  }
+
+  @Test
+  void hawtiosDiagramOfAMinerRouteNamesItsBrokerEndpoints() throws IOException {
+    logIn("admin", "test-admin-password");
+    browser.get("http://127.0.0.1:" + port + "/actuator/hawtio/camel/routes");
+    WebElement route =
+        new WebDriverWait(browser, Duration.ofSeconds(60))
+            .until(
+                d ->
+                    first(
+                        d.findElements(
+                            By.xpath("//*[normalize-space(text())='posts-miner-pages']"))));
+    scrollTo(route);
+    route.click();
+    WebElement diagramTab =
+        new WebDriverWait(browser, Duration.ofSeconds(60))
+            .until(
+                d ->
+                    first(
+                        d.findElements(
+                            By.xpath(
+                                "//button[normalize-space(.)='Route Diagram']"
+                                    + " | //a[normalize-space(.)='Route Diagram']"))));
+    diagramTab.click();
+    // The diagram's nodes are the route's steps, named by their ids; the publishing steps are "To"
+    // nodes labelled with their quarry-amqp endpoint.
+    new WebDriverWait(browser, Duration.ofSeconds(60))
+        .until(d -> d.getPageSource().contains("posts-publish-continuation"));
+    screenshot("hawtio-miner-diagram");
+    String diagram = browser.getPageSource();
+    assertThat(diagram)
+        .contains("posts-load-chain")
+        .contains("posts-fetch-page")
+        .contains("posts-publish-data-batch")
+        .contains("posts-publish-delayed-continuation")
+        .contains("To quarry-amqp")
+        .contains("Choice")
+        .contains("Loop");
   }
 
   private void logIn(String user, String password) {

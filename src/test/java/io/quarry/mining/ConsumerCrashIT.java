@@ -12,7 +12,7 @@ import io.quarry.message.DataBatch;
 import io.quarry.message.MiningMessage;
 import io.quarry.message.MiningMessageCodec;
 import io.quarry.platform.sim.PlatformSimulator;
-import io.quarry.storage.DataTopicPublisher;
+import io.quarry.storage.DataBatchCodec;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
 import io.quarry.user.UserRepository;
@@ -48,7 +48,7 @@ class ConsumerCrashIT {
   @Autowired CamelContext camel;
   @Autowired BusNames names;
   @Autowired Environment environment;
-  @Autowired DataTopicPublisher dataTopic;
+  @Autowired DataBatchCodec batches;
   @Autowired MiningMessageCodec codec;
 
   @Test
@@ -72,7 +72,9 @@ class ConsumerCrashIT {
                   io.quarry.platform.PlatformClient.Settings.defaults(PLATFORM.baseUrl()),
                   new com.fasterxml.jackson.databind.ObjectMapper())
               .fetch("/users/{userId}/posts", "crash-victim", "t", message.limit(), null);
-      dataTopic.toTopic(DataBatch.of("posts", user, message.runId(), 1, page.items()));
+      producer.sendBody(
+          "quarry-amqp:exchange:" + names.dataTopic("posts"),
+          batches.write(DataBatch.of("posts", user, message.runId(), 1, page.items())));
       // ...and dies here, without an ack: closing the connection returns the message to the queue.
     }
 

@@ -29,6 +29,9 @@ class MiningPipelineIT extends SimulatedPlatformTest {
 
   @Autowired UserRepository users;
   @Autowired ProducerTemplate camel;
+  @Autowired org.apache.camel.CamelContext camelContext;
+  @Autowired org.springframework.core.env.Environment environment;
+  @Autowired io.quarry.bus.BusNames names;
 
   @Autowired MeterRegistry meters;
 
@@ -185,6 +188,39 @@ class MiningPipelineIT extends SimulatedPlatformTest {
         .during(Duration.ofSeconds(2))
         .atMost(Duration.ofSeconds(3))
         .until(() -> PLATFORM.totalRequests() == 0);
+  }
+
+  @Test
+  void aCamelHeaderThatAMessageCarriesSteersNothing() throws Exception {
+    long user = users.upsert("header-carrier", "t");
+    PLATFORM.user("header-carrier").pages(1);
+    camelContext.getRouteController().stopRoute("posts-miner");
+    try {
+      camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
+      // The message, taken off the queue and put back carrying a header that would make the
+      // codec gunzip a plain JSON body, if a consumer let Camel* headers in.
+      String queue = names.miningQueue("posts");
+      try (com.rabbitmq.client.Connection connection =
+              io.quarry.support.Services.from(environment).amqp();
+          com.rabbitmq.client.Channel channel = connection.createChannel()) {
+        com.rabbitmq.client.GetResponse message = channel.basicGet(queue, true);
+        assertThat(message).isNotNull();
+        Map<String, Object> headers = new HashMap<>();
+        headers.put("CAMELSPRINGRABBITMQCONTENTENCODING", "gzip");
+        channel.basicPublish(
+            "",
+            queue,
+            message.getProps().builder().contentEncoding(null).headers(headers).build(),
+            message.getBody());
+      }
+    } finally {
+      camelContext.getRouteController().startRoute("posts-miner");
+    }
+
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> "completed".equals(state(user).get("status")));
+    assertThat(count("select count(*)" + MINING_DEAD_LETTERS)).isZero();
   }
 
   private long idOf(String externalId) {

@@ -4,12 +4,12 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
-import io.quarry.deadletter.DeadLetterPublisher;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.message.InvalidMessageException;
 import io.quarry.platform.MalformedResponseException;
 import io.quarry.platform.UnexpectedStatusException;
 import io.quarry.security.TokenCipher;
-import org.apache.camel.builder.Builder;
+import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.builder.RouteConfigurationBuilder;
 import org.springframework.stereotype.Component;
@@ -19,33 +19,56 @@ import org.springframework.stereotype.Component;
  * message that can never succeed (malformed message, malformed API response, an API status that no
  * retry changes, such as 400 or 404, a stored token that no configured key decrypts) is
  * dead-lettered at once; any other failure is redelivered inside the route with exponential
- * backoff, then dead-lettered. Either way the original message goes to its queue's {@code .dlq}
- * with the reason, and the source message is acknowledged, so one bad message never blocks the
- * queue behind it.
+ * backoff, then dead-lettered. Either way the original message goes to the dead-letter route
+ * ({@link FlowEndpoints#DEAD_LETTER}), which publishes it to its queue's {@code .dlq} with the
+ * reason, and the source message is acknowledged once that is confirmed, so one bad message never
+ * blocks the queue behind it. Also the {@value #CONSUME_QUEUE} route template that every consumer
+ * of a work queue is made from.
  */
 @Component
 public class BusErrorHandling extends RouteConfigurationBuilder {
 
   public static final String ID = "bus";
 
+  /** The route template of a work queue's consumer route (see {@link #consumeQueue}). */
+  public static final String CONSUME_QUEUE = "consume-queue";
+
   /**
-   * The consumer route of a work queue: takes the message off {@code queue} (through {@code
-   * endpointUri}), remembers the queue for the dead letter channel and hands the message to {@code
-   * worker}, the route that does the work under this error handling.
+   * The consumer route of a work queue, made from the {@value #CONSUME_QUEUE} template: takes the
+   * message off {@code queue} (through {@code endpointUri}), remembers the queue for the dead
+   * letter channel and hands the message to {@code worker}, the route that does the work under this
+   * error handling. The route itself is not under it: a dead letter that was not confirmed fails
+   * the consumer route, so the listener rejects the message and the broker dead-letters it.
+   *
+   * <p>Camel makes templated routes only in {@code addTemplatedRoutes}, after every builder's
+   * {@code addRoutes} (Spring Boot and {@code CamelTestSupport} do both): a context built by hand
+   * needs both calls.
    */
   public static void consumeQueue(
       RouteBuilder routes, String endpointUri, String queue, String routeId, String worker) {
     routes
-        .from(endpointUri)
+        .templatedRoute(CONSUME_QUEUE)
         .routeId(routeId)
-        .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, Builder.constant(queue))
-        .to(worker);
+        .parameter("endpointUri", endpointUri)
+        .parameter("queue", queue)
+        .parameter("worker", worker);
   }
 
   private final MiningProperties mining;
 
   public BusErrorHandling(QuarryProperties properties) {
     this.mining = properties.mining();
+  }
+
+  @Override
+  public void configure() {
+    routeTemplate(CONSUME_QUEUE)
+        .templateParameter("endpointUri")
+        .templateParameter("queue")
+        .templateParameter("worker")
+        .from("{{endpointUri}}")
+        .setProperty(DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant("{{queue}}"))
+        .to("{{worker}}");
   }
 
   @Override
@@ -61,7 +84,7 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
         .maximumRedeliveries(0)
         .useOriginalMessage()
         .setProperty(DeadLetterHeaders.TRANSIENT_PROPERTY, constant(false))
-        .bean(DeadLetterPublisher.class, "deadLetter")
+        .to(FlowEndpoints.DEAD_LETTER)
         .end()
         .onException(Exception.class)
         .handled(true)
@@ -70,10 +93,10 @@ public class BusErrorHandling extends RouteConfigurationBuilder {
         .useExponentialBackOff()
         .backOffMultiplier(2)
         .maximumRedeliveryDelay(60_000)
-        .retryAttemptedLogLevel(org.apache.camel.LoggingLevel.WARN)
+        .retryAttemptedLogLevel(LoggingLevel.WARN)
         .useOriginalMessage()
         .setProperty(DeadLetterHeaders.TRANSIENT_PROPERTY, constant(true))
-        .bean(DeadLetterPublisher.class, "deadLetter")
+        .to(FlowEndpoints.DEAD_LETTER)
         .end();
   }
 }

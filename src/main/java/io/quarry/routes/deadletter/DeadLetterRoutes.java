@@ -3,6 +3,7 @@ package io.quarry.routes.deadletter;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.bus.Topology;
+import io.quarry.bus.amqp.QuarryAmqpComponent;
 import io.quarry.deadletter.DeadLetterRetry;
 import java.util.stream.Collectors;
 import org.apache.camel.LoggingLevel;
@@ -11,11 +12,14 @@ import org.springframework.stereotype.Component;
 
 /**
  * The dead-letter retry route: consumes every {@code .dlq} and sends each dead letter back to its
- * queue after a growing delay (transient failures, a bounded number of times) or parks it in
- * PostgreSQL (permanent or exhausted), where the dashboard and the API can replay it.
+ * queue after a growing delay (transient failures, a bounded number of times: published, confirmed,
+ * to a delay exchange) or parks it in PostgreSQL (permanent or exhausted), where the dashboard and
+ * the API can replay it.
  */
 @Component
 public class DeadLetterRoutes extends RouteBuilder {
+
+  static final String WORKER = "direct:dead-letter-retry";
 
   private final Topology topology;
   private final BusNames names;
@@ -36,18 +40,28 @@ public class DeadLetterRoutes extends RouteBuilder {
             .collect(Collectors.joining(","));
     from(endpoints.consumeKeepingFailures(names.deadLetterExchange(), queues, 1, 20))
         .routeId("dead-letter-retry")
-        .to("direct:dead-letter-retry");
+        .to(WORKER);
 
     // If parking or re-queueing fails (database or broker trouble), retry here, then hand the
     // failure back to the listener, which puts the message back on its queue.
-    from("direct:dead-letter-retry")
+    // @formatter:off
+    from(WORKER)
         .routeId("dead-letter-retry-worker")
-        .errorHandler(
-            defaultErrorHandler()
-                .maximumRedeliveries(5)
-                .redeliveryDelay(1000)
-                .useExponentialBackOff()
-                .retryAttemptedLogLevel(LoggingLevel.WARN))
-        .bean(DeadLetterRetry.class, "handle");
+        .errorHandler(defaultErrorHandler()
+            .maximumRedeliveries(5)
+            .redeliveryDelay(1000)
+            .useExponentialBackOff()
+            .retryAttemptedLogLevel(LoggingLevel.WARN))
+        .choice()
+            .when(method(DeadLetterRetry.class, "goesBack"))
+                .bean(DeadLetterRetry.class, "retryMessage")
+                .toD(QuarryAmqpComponent.SCHEME + ":exchange:${exchangeProperty."
+                        + DeadLetterRetry.DELAY_EXCHANGE_PROPERTY + "}")
+                    .id("dead-letter-retry-publish")
+                .bean(DeadLetterRetry.class, "retried")
+            .otherwise()
+                .bean(DeadLetterRetry.class, "park").id("dead-letter-park")
+        .end();
+    // @formatter:on
   }
 }

@@ -3,21 +3,30 @@ package io.quarry.routes.mining;
 import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
+import io.quarry.config.StreamProperties;
 import io.quarry.message.MiningMessageCodec;
-import io.quarry.mining.Miner;
+import io.quarry.mining.ChainLoader;
+import io.quarry.mining.ChainOutcome;
+import io.quarry.mining.PageFetcher;
 import io.quarry.routes.deadletter.BusErrorHandling;
-import org.apache.camel.Exchange;
-import org.apache.camel.Predicate;
 import org.apache.camel.builder.RouteBuilder;
+import org.apache.camel.model.LoopDefinition;
 import org.springframework.stereotype.Component;
 
 /**
- * One miner per stream: consumes the stream's mining queue (manual acknowledgement after the route,
- * bounded consumers and prefetch), loops over up to {@code pages-per-message} pages of the user
- * inside one exchange, then queues the continuation or ends the chain.
+ * One miner per stream: consumes the stream's mining queue (acknowledged after the route, bounded
+ * consumers and prefetch), loops over up to {@code pages-per-message} pages of the user inside one
+ * exchange (at most {@code requests-per-second} platform calls per stream), publishes the pages as
+ * one data batch to the parser queue or the data topic, then queues the continuation (at once, or
+ * in a delay queue after a rate limit) or ends the chain.
  */
 @Component
 public class MinerRoutes extends RouteBuilder {
+
+  /** A question to the message's chain, as a route predicate: {@code chain("stopped()")}. */
+  private static String chain(String call) {
+    return "${exchangeProperty." + ChainLoader.CHAIN + "." + call + "}";
+  }
 
   private final QuarryProperties properties;
   private final BusNames names;
@@ -36,50 +45,68 @@ public class MinerRoutes extends RouteBuilder {
   @Override
   public void configure() {
     var mining = properties.mining();
-    for (String stream : properties.streams().keySet()) {
-      String queue = names.miningQueue(stream);
-      BusErrorHandling.consumeQueue(
-          this,
-          endpoints.consume(
-              names.redeliverExchange(), queue, mining.consumers(), mining.prefetch()),
-          queue,
-          stream + "-miner",
-          worker(stream));
-
-      from(worker(stream))
-          .routeId(stream + "-miner-pages")
-          .routeConfigurationId(BusErrorHandling.ID)
-          .bean(MiningMessageCodec.class, "read")
-          .process(StripCamelHeaders.INSTANCE)
-          .bean(Miner.class, "begin")
-          .loopDoWhile(new AnotherPage())
-          .bean(Miner.class, "fetchPage")
-          .end()
-          .bean(Miner.class, "end");
-    }
+    properties
+        .streams()
+        .forEach(
+            (stream, config) -> {
+              String queue = names.miningQueue(stream);
+              BusErrorHandling.consumeQueue(
+                  this,
+                  endpoints.consume(
+                      names.redeliverExchange(), queue, mining.consumers(), mining.prefetch()),
+                  queue,
+                  stream + "-miner",
+                  worker(stream));
+              pages(stream, config);
+            });
   }
 
-  /**
-   * The loop's condition, {@link Miner#wantsAnotherPage}, called on the miner bean directly: a
-   * {@code method(...)} expression would copy the whole exchange at every evaluation, once per page
-   * and once more at the end.
-   */
-  private static final class AnotherPage implements Predicate {
-    private volatile Miner miner;
+  // @formatter:off
+  private void pages(String stream, StreamProperties config) {
+    String miningQueue = names.miningQueue(stream);
+    String delayQueue = "quarry-amqp:exchange:${header." + ChainOutcome.DELAY_EXCHANGE + "}"
+        + "?routingKey=" + miningQueue;
+    String dataBatchTo = config.parser()
+        ? "quarry-amqp:queue:" + names.parserQueue(stream)
+        : "quarry-amqp:exchange:" + names.dataTopic(stream);
 
-    @Override
-    public boolean matches(Exchange exchange) {
-      Miner bean = miner;
-      if (bean == null) {
-        bean = exchange.getContext().getRegistry().findSingleByType(Miner.class);
-        miner = bean;
-      }
-      return bean.wantsAnotherPage(exchange);
+    LoopDefinition pages = from(worker(stream))
+        .routeId(stream + "-miner-pages")
+        .routeConfigurationId(BusErrorHandling.ID)
+        .bean(MiningMessageCodec.class, "read").id(stream + "-read-message")
+        .bean(ChainLoader.class, "load").id(stream + "-load-chain")
+        .choice()
+            .when(exchangeProperty(ChainLoader.WAITS_UNTIL).isNotNull())
+                .bean(ChainOutcome.class, "waitingAgain").id(stream + "-message-to-wait")
+                .toD(delayQueue).id(stream + "-wait-again")
+                .stop()
+            .when(exchangeProperty(ChainLoader.CHAIN).isNull())
+                .stop().id(stream + "-drop-stale")
+        .end()
+        .loopDoWhile(simple(chain("wantsAnotherPage()")));
+    if (config.requestsPerSecond() > 0) {
+        pages.throttle(config.requestsPerSecond()).totalRequestsMode().timePeriodMillis(1000)
+            .id(stream + "-platform-rate");
     }
-
-    @Override
-    public String toString() {
-      return "bean:Miner.wantsAnotherPage";
-    }
+    pages
+            .bean(PageFetcher.class, "fetch").id(stream + "-fetch-page")
+        .end()
+        .filter(simple(chain("hasFetchedPages()")))
+            .bean(ChainOutcome.class, "dataBatch").id(stream + "-data-batch")
+            .to(dataBatchTo).id(stream + "-publish-data-batch")
+        .end()
+        .choice()
+            .when(simple(chain("stopped()")))
+                .bean(ChainOutcome.class, "finish").id(stream + "-end-chain")
+            .when(simple(chain("delayed()")))
+                .bean(ChainOutcome.class, "delayedContinuation").id(stream + "-delayed-continuation")
+                .toD(delayQueue).id(stream + "-publish-delayed-continuation")
+                .bean(ChainOutcome.class, "progress").id(stream + "-record-delayed-progress")
+            .otherwise()
+                .bean(ChainOutcome.class, "continuation").id(stream + "-continuation")
+                .to("quarry-amqp:queue:" + miningQueue).id(stream + "-publish-continuation")
+                .bean(ChainOutcome.class, "progress").id(stream + "-record-progress")
+        .end();
   }
+  // @formatter:on
 }

@@ -6,7 +6,6 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.mining.ClickParser;
 import io.quarry.routes.deadletter.BusErrorHandling;
 import io.quarry.storage.DataBatchCodec;
-import io.quarry.storage.DataTopicPublisher;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 
@@ -51,9 +50,13 @@ public class ParserRoutes extends RouteBuilder {
                   .routeId(stream + "-parser-worker")
                   .routeConfigurationId(BusErrorHandling.ID)
                   .bean(DataBatchCodec.class, "read")
-                  .process(StripCamelHeaders.INSTANCE)
+                  .id(stream + "-read-batch")
                   .bean(ClickParser.class, "parse")
-                  .bean(DataTopicPublisher.class, "toTopic");
+                  .id(stream + "-parse-clicks")
+                  .bean(DataBatchCodec.class, "write")
+                  .id(stream + "-write-batch")
+                  .to("quarry-amqp:exchange:" + names.dataTopic(stream))
+                  .id(stream + "-publish-parsed-batch");
             });
   }
 }

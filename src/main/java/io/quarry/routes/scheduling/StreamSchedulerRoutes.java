@@ -1,7 +1,7 @@
 package io.quarry.routes.scheduling;
 
+import io.quarry.bus.BusNames;
 import io.quarry.config.QuarryProperties;
-import io.quarry.config.StreamProperties;
 import io.quarry.flow.FlowEndpoints;
 import io.quarry.mining.MiningScheduler;
 import io.quarry.monitoring.LogContext;
@@ -12,30 +12,35 @@ import org.springframework.stereotype.Component;
 /**
  * One scheduler per stream: a clustered Quartz tick (cron from {@code quarry.streams.<s>.schedule},
  * a missed tick fires once) releases the users of earlier ticks that died before publishing, reads
- * the active users with camel-sql and, only if that read succeeds, fans them out as one mining
- * message per user (resuming interrupted chains). A failed read sends nothing and marks the run
+ * the active users with camel-sql and, only if that read succeeds, claims them and splits them into
+ * groups of {@code quarry.mining.publish-batch-size} mining messages, each group published with one
+ * confirm wait. A failure releases the users whose messages did not go out and marks the run
  * failed.
  */
 @Component
 public class StreamSchedulerRoutes extends RouteBuilder {
 
-  private final QuarryProperties properties;
+  /** A fan-out group's confirms may take long while the broker pages a large queue to disk. */
+  static final int CONFIRM_TIMEOUT_MILLIS = 30_000;
 
-  public StreamSchedulerRoutes(QuarryProperties properties) {
+  private final QuarryProperties properties;
+  private final BusNames names;
+
+  public StreamSchedulerRoutes(QuarryProperties properties, BusNames names) {
     this.properties = properties;
+    this.names = names;
   }
 
   @Override
   public void configure() {
-    properties.streams().forEach(this::scheduler);
+    properties.streams().keySet().forEach(this::scheduler);
   }
 
-  private void scheduler(String stream, StreamProperties config) {
-    from("quartz://mining/"
-            + stream
-            + "-scheduler?cron=RAW("
-            + config.schedule()
-            + ")&stateful=true&deleteJob=false&durableJob=true&usingFixedCamelContextName=true"
+  // @formatter:off
+  private void scheduler(String stream) {
+    from("quartz://mining/" + stream + "-scheduler"
+            + "?cron=RAW({{quarry.streams." + stream + ".schedule}})"
+            + "&stateful=true&deleteJob=false&durableJob=true&usingFixedCamelContextName=true"
             + "&trigger.misfireInstruction=1")
         .routeId(stream + "-scheduler-tick")
         .to(FlowEndpoints.schedulerWorker(stream));
@@ -43,19 +48,28 @@ public class StreamSchedulerRoutes extends RouteBuilder {
     from(FlowEndpoints.schedulerWorker(stream))
         .routeId(stream + "-scheduler")
         .setHeader(MiningScheduler.STREAM, constant(stream))
-        .bean(MiningScheduler.class, "startRun")
-        .process(
-            exchange ->
-                LogContext.put(
-                    exchange, null, stream, exchange.getProperty(MiningScheduler.RUN_ID)))
+        .bean(MiningScheduler.class, "startRun").id(stream + "-open-run")
+        .process(exchange -> LogContext.put(
+            exchange, null, stream, exchange.getProperty(MiningScheduler.RUN_ID)))
         .doTry()
-        .bean(MiningScheduler.class, "releaseAbandoned")
-        .to("sql:classpath:sql/active-users.sql")
-        .bean(MiningScheduler.class, "fanOut")
-        .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)")
+            .bean(MiningScheduler.class, "releaseAbandoned").id(stream + "-release-abandoned")
+            .to("sql:classpath:sql/active-users.sql").id(stream + "-read-active-users")
+            .bean(MiningScheduler.class, "claim").id(stream + "-claim-users")
+            .split(simple("${collate(" + properties.mining().publishBatchSize() + ")}"))
+                    .streaming().stopOnException()
+                .bean(MiningScheduler.class, "messages").id(stream + "-mining-messages")
+                .to("quarry-amqp:queue:" + names.miningQueue(stream)
+                        + "?confirmTimeout=" + CONFIRM_TIMEOUT_MILLIS)
+                    .id(stream + "-publish-mining-messages")
+                .bean(MiningScheduler.class, "published").id(stream + "-note-progress")
+            .endDoTry()
+            .bean(MiningScheduler.class, "finishRun").id(stream + "-close-run")
+            .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)").id(stream + "-count-tick")
         .doCatch(Exception.class)
-        .bean(MiningScheduler.class, "failRun")
-        .bean(PipelineMetrics.class, "tick(" + stream + ", failed)")
+            .bean(MiningScheduler.class, "releaseUnpublished").id(stream + "-release-unpublished")
+            .bean(MiningScheduler.class, "failRun").id(stream + "-fail-run")
+            .bean(PipelineMetrics.class, "tick(" + stream + ", failed)").id(stream + "-count-failed-tick")
         .end();
   }
+  // @formatter:on
 }

@@ -9,7 +9,6 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.quarry.bus.ConfirmedPublisher;
 import io.quarry.bus.Payloads;
 import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
@@ -117,18 +116,18 @@ class BatchPublisherIT {
                 Payloads.decode(received.get(1200).getBody(), "gzip"), StandardCharsets.UTF_8))
         .startsWith("{\"pad\":\"xxx");
 
-    // The same messages through the Spring path (ConfirmedPublisher on RabbitTemplate): the same
+    // The same messages through the Spring path (RabbitTemplate, correlated confirms): the same
     // properties, apart from Spring's own correlation headers.
     String reference = declareQueue("batch-reference", Map.of());
     RabbitTemplate template = new RabbitTemplate(connectionFactory);
     template.setUsePublisherConnection(true);
     template.setMandatory(true);
-    new ConfirmedPublisher(template)
-        .publishAll(
-            List.of(
-                new Routed("", reference, first.get(0).message()),
-                new Routed("", reference, large)),
-            TIMEOUT_MILLIS);
+    for (Message message : List.of(first.get(0).message(), large)) {
+      org.springframework.amqp.rabbit.connection.CorrelationData confirm =
+          new org.springframework.amqp.rabbit.connection.CorrelationData();
+      template.send("", reference, message, confirm);
+      assertThat(confirm.getFuture().get(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS).isAck()).isTrue();
+    }
     List<GetResponse> viaSpring = drain(reference, 2);
     assertSameProperties(small, viaSpring.get(0).getProps());
     assertSameProperties(gzipped, viaSpring.get(1).getProps());
