@@ -5,7 +5,6 @@ import io.micrometer.core.instrument.Timer;
 import io.quarry.maintenance.JobExecutionRepository.Trigger;
 import io.quarry.outbox.IntegrationEvent;
 import io.quarry.outbox.OutboxRepository;
-import io.quarry.scheduling.MaintenanceJobs;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

@@ -4,24 +4,15 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.sql.Timestamp;
 import java.time.Duration;
-import java.util.List;
-import java.util.UUID;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
 
-/** The outbox table: appended to inside business transactions, drained by the relay. */
+/**
+ * The outbox table: appended to inside business transactions. The relay route claims, marks and
+ * prunes it with the statements in {@code sql/outbox/}.
+ */
 @Repository
 public class OutboxRepository {
-
-  /** A pending event as the relay publishes it. */
-  public record PendingEvent(
-      UUID id,
-      long seq,
-      String type,
-      String routingKey,
-      String payloadJson,
-      int priority,
-      int attempts) {}
 
   private final JdbcClient jdbc;
   private final ObjectMapper json;
@@ -45,76 +36,6 @@ public class OutboxRepository {
         .param("payload", toJson(event))
         .param("priority", priority)
         .param("occurredAt", Timestamp.from(event.occurredAt()))
-        .update();
-  }
-
-  /**
-   * Locks up to {@code limit} due events in creation order, skipping rows another relay holds; must
-   * run inside the relay's transaction.
-   */
-  public List<PendingEvent> claimDue(int limit) {
-    return jdbc.sql(
-            """
-            select id, seq, event_type, routing_key, payload::text, priority, attempts
-              from outbox_event
-             where published_at is null and next_attempt_at <= now()
-             order by seq
-             limit :limit
-               for update skip locked
-            """)
-        .param("limit", limit)
-        .query(
-            (rs, n) ->
-                new PendingEvent(
-                    rs.getObject(1, UUID.class),
-                    rs.getLong(2),
-                    rs.getString(3),
-                    rs.getString(4),
-                    rs.getString(5),
-                    rs.getInt(6),
-                    rs.getInt(7)))
-        .list();
-  }
-
-  public void markPublished(List<UUID> ids) {
-    if (ids.isEmpty()) {
-      return;
-    }
-    jdbc.sql("update outbox_event set published_at = now(), last_error = null where id = any(:ids)")
-        .param("ids", ids.toArray(UUID[]::new))
-        .update();
-  }
-
-  /** Records a failed attempt; the event becomes due again after an exponential backoff. */
-  public void markFailed(List<UUID> ids, String error, Duration maxBackoff) {
-    if (ids.isEmpty()) {
-      return;
-    }
-    jdbc.sql(
-            """
-            update outbox_event
-               set attempts = attempts + 1,
-                   last_error = :error,
-                   next_attempt_at = now() + least(
-                       interval '100 milliseconds' * power(2, least(attempts, 20)),
-                       make_interval(secs => :maxBackoffSeconds))
-             where id = any(:ids)
-            """)
-        .param("ids", ids.toArray(UUID[]::new))
-        .param("error", error)
-        .param("maxBackoffSeconds", maxBackoff.toMillis() / 1000.0)
-        .update();
-  }
-
-  /** Deletes events published longer ago than the retention; returns how many. */
-  public int prunePublishedOlderThan(Duration retention) {
-    return jdbc.sql(
-            """
-            delete from outbox_event
-             where published_at is not null
-               and published_at < now() - make_interval(secs => :seconds)
-            """)
-        .param("seconds", retention.toMillis() / 1000.0)
         .update();
   }
 

@@ -4,6 +4,7 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.flow.FlowEndpoints;
 import io.quarry.maintenance.JobExecutionRepository;
 import io.quarry.maintenance.MaintenanceJobRunner;
+import io.quarry.maintenance.MaintenanceJobs;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;

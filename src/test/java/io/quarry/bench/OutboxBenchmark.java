@@ -43,9 +43,9 @@ import org.springframework.transaction.support.TransactionTemplate;
  *
  * <ol>
  *   <li>relay throughput: {@value #DEFAULT_EVENTS} pending events published by the relay (claim,
- *       publish with correlated confirms, mark published), beside the baseline: the plain INSERT
- *       rate of the very same rows, in the same transactions of {@code batch-size} rows, measured
- *       in the same round;
+ *       publish as one batch with one confirm wait, mark published), beside the baseline: the plain
+ *       INSERT rate of the very same rows, in the same transactions of {@code batch-size} rows,
+ *       measured in the same round;
  *   <li>commit-to-publish latency (commit returned to the writer until a plain AMQP consumer holds
  *       the message) with LISTEN/NOTIFY on, and with polling only ({@code listen-notify=false}).
  * </ol>
@@ -138,7 +138,7 @@ public final class OutboxBenchmark {
       check("on".equals(commit), "the application's connections run synchronous_commit=" + commit);
       say(
           "relay settings: batch-size=%d (= confirm window: a batch is published, then all its"
-              + " confirms awaited), publisher confirms CORRELATED with mandatory returns,"
+              + " confirms awaited, quarry-amqp's BatchPublisher), mandatory with returns,"
               + " persistent messages, confirm-timeout=%s, poll-interval=%s; the application's"
               + " connections: synchronous_commit=%s",
           batch,
@@ -158,7 +158,7 @@ public final class OutboxBenchmark {
           "== Throughput: %,d pending events, relay vs two baselines of the same round ==",
           settings.events());
       say(
-          "relay: direct:outbox-relay (OutboxRelay.relayPending) drains the backlog, no consumer"
+          "relay: direct:outbox-relay (claim, quarry-amqp publish, mark) drains the backlog, no consumer"
               + " on the queue; every event is counted in the queue, then the queue is purged");
       say(
           "insert baseline: the same rows, %d per transaction in one JDBC batch"

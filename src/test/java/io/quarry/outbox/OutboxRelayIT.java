@@ -7,7 +7,7 @@ import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import io.quarry.bus.BusNames;
-import io.quarry.bus.ConfirmedPublisher;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
 import java.time.Duration;
@@ -19,6 +19,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -36,10 +37,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 class OutboxRelayIT {
 
   @Autowired OutboxRepository outbox;
-  @Autowired OutboxRelay relay;
   @Autowired TransactionTemplate transaction;
   @Autowired JdbcClient jdbc;
-  @Autowired ConfirmedPublisher publisher;
+  @Autowired ProducerTemplate producer;
   @Autowired CamelContext camel;
   @Autowired Environment environment;
   @Autowired BusNames names;
@@ -113,23 +113,97 @@ class OutboxRelayIT {
   }
 
   @Test
+  void anEventTheBrokerRefusesWaitsAloneWhileTheRestOfItsBatchIsPublished() throws Exception {
+    // A queue that refuses every message (full at length 0, reject-publish): the broker nacks
+    // the events routed to it, and only those.
+    String refusing = "outbox-refusing-" + env;
+    channel.queueDeclare(
+        refusing, false, false, false, Map.of("x-max-length", 0, "x-overflow", "reject-publish"));
+    channel.queueBind(refusing, names.integrationEventsExchange(), "OutboxRefusedEvent");
+    try {
+      List<String> good = new ArrayList<>();
+      String refused;
+      camel.getRouteController().stopRoute("outbox-poll");
+      camel.getRouteController().stopRoute("outbox-wakeup");
+      try {
+        good.addAll(write(5));
+        refused = write("OutboxRefusedEvent", 1).get(0);
+        good.addAll(write(5));
+
+        long published = relay();
+
+        // before the poll runs again and retries it
+        assertThat(published).isEqualTo(10);
+        assertThat(
+                jdbc.sql("select id::text from outbox_event where published_at is null")
+                    .query(String.class)
+                    .list())
+            .containsExactly(refused);
+        assertThat(
+                jdbc.sql(
+                        "select attempts, last_error from outbox_event where id = cast(:id as uuid)")
+                    .param("id", refused)
+                    .query((rs, n) -> rs.getInt(1) + " " + rs.getString(2))
+                    .single())
+            .startsWith("1 ")
+            .contains("nacked");
+      } finally {
+        camel.getRouteController().startRoute("outbox-poll");
+        camel.getRouteController().startRoute("outbox-wakeup");
+      }
+      assertThat(drain(good.size())).containsAll(good);
+    } finally {
+      channel.queueDelete(refusing);
+    }
+  }
+
+  @Test
+  void aBatchTheBrokerCannotTakeWaitsWholeAndGoesOutOnceItCan() throws Exception {
+    // The exchange gone (in this test's own environment): the broker closes the publishing
+    // channel, which is trouble with the broker, not a refused message.
+    String exchange = names.integrationEventsExchange();
+    List<String> written;
+    camel.getRouteController().stopRoute("outbox-poll");
+    camel.getRouteController().stopRoute("outbox-wakeup");
+    try {
+      channel.exchangeDelete(exchange);
+      written = write(20);
+
+      long published = relay();
+
+      assertThat(published).isZero();
+      assertThat(
+              jdbc.sql(
+                      "select count(*) from outbox_event"
+                          + " where published_at is null and attempts = 1"
+                          + " and last_error like '%channel closed%'")
+                  .query(Long.class)
+                  .single())
+          .as("every event of the batch backed off once")
+          .isEqualTo(20);
+      // back as the topology declares it
+      channel.exchangeDeclare(exchange, "topic", true);
+      channel.queueBind(names.notificationEventsQueue(), exchange, "#");
+      channel.queueBind(probe, exchange, "#");
+    } finally {
+      camel.getRouteController().startRoute("outbox-poll");
+      camel.getRouteController().startRoute("outbox-wakeup");
+    }
+    assertThat(drain(20)).containsExactlyInAnyOrderElementsOf(written);
+    await().atMost(Duration.ofSeconds(5)).until(() -> pending() == 0);
+  }
+
+  @Test
   void twoRelaysClaimingAtOnceNeverPublishTheSameEventTwice() throws Exception {
     camel.getRouteController().stopRoute("outbox-poll");
     camel.getRouteController().stopRoute("outbox-wakeup");
     try {
       List<String> written = write(3_000);
-      OutboxRelay other =
-          new OutboxRelay(
-              outbox,
-              publisher,
-              transaction,
-              applicationProperties(),
-              names,
-              java.time.Clock.systemUTC());
-      CompletableFuture<Integer> first = CompletableFuture.supplyAsync(relay::relayPending);
-      CompletableFuture<Integer> second = CompletableFuture.supplyAsync(other::relayPending);
+      // Two relay runs at once, as two instances would run them: each claims its own batches.
+      CompletableFuture<Long> first = CompletableFuture.supplyAsync(this::relay);
+      CompletableFuture<Long> second = CompletableFuture.supplyAsync(this::relay);
 
-      int published = first.get(60, TimeUnit.SECONDS) + second.get(60, TimeUnit.SECONDS);
+      long published = first.get(60, TimeUnit.SECONDS) + second.get(60, TimeUnit.SECONDS);
 
       assertThat(published).isEqualTo(3_000);
       assertThat(first.get()).as("both relays took part").isPositive();
@@ -143,19 +217,20 @@ class OutboxRelayIT {
     }
   }
 
-  @Autowired io.quarry.config.QuarryProperties quarryProperties;
-
-  private io.quarry.config.QuarryProperties applicationProperties() {
-    return quarryProperties;
+  private long relay() {
+    return producer.requestBody(FlowEndpoints.OUTBOX_RELAY, null, Long.class);
   }
 
   private List<String> write(int count) {
+    return write("OutboxProbeEvent", count);
+  }
+
+  private List<String> write(String type, int count) {
     List<String> ids = new ArrayList<>();
     transaction.executeWithoutResult(
         status -> {
           for (int i = 0; i < count; i++) {
-            IntegrationEvent event =
-                IntegrationEvent.of("OutboxProbeEvent", Instant.now(), Map.of("n", i));
+            IntegrationEvent event = IntegrationEvent.of(type, Instant.now(), Map.of("n", i));
             outbox.append(event, 0);
             ids.add(event.id().toString());
           }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.quarry.QuarryApplication;
+import io.quarry.maintenance.MaintenanceJobs;
 import io.quarry.support.IsolatedEnvironment;
 import io.quarry.support.Services;
 import java.sql.Connection;

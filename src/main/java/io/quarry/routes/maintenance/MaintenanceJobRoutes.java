@@ -1,7 +1,7 @@
 package io.quarry.routes.maintenance;
 
 import io.quarry.maintenance.MaintenanceJobRunner;
-import io.quarry.scheduling.MaintenanceJobs;
+import io.quarry.maintenance.MaintenanceJobs;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 

@@ -1,4 +1,4 @@
-package io.quarry.scheduling;
+package io.quarry.maintenance;
 
 import io.quarry.config.JobProperties;
 import io.quarry.config.QuarryProperties;

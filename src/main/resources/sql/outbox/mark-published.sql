@@ -1,0 +1,1 @@
+update outbox_event set published_at = now(), last_error = null where id = any(:#ids)

@@ -1,0 +1,153 @@
+package io.quarry.routes;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.anyLong;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.never;
+import static org.mockito.Mockito.verify;
+import static org.mockito.Mockito.when;
+
+import io.quarry.config.NotificationProperties;
+import io.quarry.config.QuarryProperties;
+import io.quarry.notification.EmailDelivery;
+import io.quarry.notification.EmailRepository;
+import io.quarry.notification.EmailRepository.Email;
+import io.quarry.notification.MailEndpoint;
+import io.quarry.routes.delivery.EmailSenderRoutes;
+import io.quarry.support.TestProperties;
+import jakarta.mail.MessagingException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.camel.Exchange;
+import org.apache.camel.RoutesBuilder;
+import org.apache.camel.builder.AdviceWith;
+import org.apache.camel.component.mock.MockEndpoint;
+import org.apache.camel.test.junit5.CamelTestSupport;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The email sender with the mail table and SMTP mocked: each claimed mail leaves as one SMTP
+ * message with only its recipient, subject and content type, and its outcome is recorded.
+ */
+class EmailSenderRoutesTest extends CamelTestSupport {
+
+  private final EmailRepository emails = mock(EmailRepository.class);
+  private MockEndpoint smtp;
+
+  /** The notification settings of the shipped configuration, SMTP on an example host. */
+  static QuarryProperties notificationProperties() {
+    NotificationProperties notification =
+        new NotificationProperties(
+            Duration.ofMinutes(5),
+            Duration.ofDays(30),
+            1000,
+            5,
+            Duration.ofSeconds(5),
+            50,
+            new NotificationProperties.Smtp(
+                "mail.example.org", 25, null, null, false, "quarry@example.org"));
+    return new QuarryProperties(
+        "qa",
+        null,
+        null,
+        null,
+        null,
+        Map.of(),
+        null,
+        Map.of(),
+        null,
+        notification,
+        TestProperties.mining(65536, 0),
+        null);
+  }
+
+  @Override
+  public boolean isUseAdviceWith() {
+    return true;
+  }
+
+  @Override
+  protected RoutesBuilder createRouteBuilder() {
+    context.getRegistry().bind("emailRepository", emails);
+    context.getRegistry().bind("emailDelivery", new EmailDelivery(emails));
+    Properties placeholders = new Properties();
+    placeholders.setProperty("quarry.notification.sender-interval", "1h");
+    context.getPropertiesComponent().setOverrideProperties(placeholders);
+    QuarryProperties properties = notificationProperties();
+    return new EmailSenderRoutes(properties, new MailEndpoint(properties));
+  }
+
+  private void adviseAndStart() throws Exception {
+    AdviceWith.adviceWith(context, "email-sender-poll", a -> a.replaceFromWith("direct:poll"));
+    AdviceWith.adviceWith(context, "email-sender", a -> a.mockEndpointsAndSkip("smtp*"));
+    context.start();
+    smtp =
+        context.getEndpoints().stream()
+            .filter(e -> e instanceof MockEndpoint && e.getEndpointUri().startsWith("mock://smtp"))
+            .map(MockEndpoint.class::cast)
+            .findFirst()
+            .orElseThrow();
+  }
+
+  @Test
+  void sendsEachClaimedMailOverSmtpWithOnlyItsAddressingHeadersThenMarksItSent() throws Exception {
+    adviseAndStart();
+    when(emails.claimPending(50))
+        .thenReturn(
+            List.of(
+                new Email(1, "ann@example.org", "Your digest", "3 new posts", 1),
+                new Email(2, "bob@example.org", "Your digest", "1 new post", 2)));
+    smtp.expectedBodiesReceived("3 new posts", "1 new post");
+    smtp.expectedHeaderValuesReceivedInAnyOrder("To", "ann@example.org", "bob@example.org");
+
+    template.sendBodyAndHeader("direct:poll", null, "CamelTimerCounter", 1L);
+
+    smtp.assertIsSatisfied();
+    Exchange first = smtp.getReceivedExchanges().get(0);
+    assertThat(first.getMessage().getHeaders())
+        .containsOnlyKeys(EmailDelivery.EMAIL_ID, "To", "Subject", "Content-Type")
+        .containsEntry("Subject", "Your digest")
+        .containsEntry("Content-Type", "text/plain; charset=UTF-8");
+    verify(emails).markSent(1);
+    verify(emails).markSent(2);
+    verify(emails, never()).markFailed(anyLong(), anyString());
+  }
+
+  @Test
+  void aRefusedMailIsMarkedFailedWithTheReasonAndTheOthersStillGo() throws Exception {
+    adviseAndStart();
+    when(emails.claimPending(50))
+        .thenReturn(
+            List.of(
+                new Email(1, "nobody@example.org", "Your digest", "3 new posts", 1),
+                new Email(2, "bob@example.org", "Your digest", "1 new post", 1)));
+    smtp.whenExchangeReceived(
+        1,
+        exchange -> {
+          throw new MessagingException("550 no such user");
+        });
+    smtp.expectedMessageCount(2);
+
+    template.sendBody("direct:poll", null);
+
+    smtp.assertIsSatisfied();
+    verify(emails).markFailed(1, "MessagingException: 550 no such user");
+    verify(emails, never()).markSent(1);
+    verify(emails).markSent(2);
+  }
+
+  @Test
+  void noPendingMailSendsNothing() throws Exception {
+    adviseAndStart();
+    when(emails.claimPending(50)).thenReturn(List.of());
+    smtp.expectedMessageCount(0);
+
+    template.sendBody("direct:poll", null);
+
+    smtp.assertIsSatisfied();
+    verify(emails).claimPending(50);
+  }
+}
