@@ -10,6 +10,7 @@ import io.quarry.bus.BusNames;
 import io.quarry.flow.FlowEndpoints;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
+import io.quarry.support.TcpProxy;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -27,6 +28,8 @@ import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.core.env.Environment;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -35,6 +38,28 @@ import org.springframework.transaction.support.TransactionTemplate;
  */
 @QuarryIntegrationTest
 class OutboxRelayIT {
+
+  /**
+   * Quarry and the test reach the broker through this proxy: an outage is a cut connection, never
+   * the shared broker stopped under every other test and benchmark on the machine.
+   */
+  static final TcpProxy BROKER = startProxy();
+
+  @DynamicPropertySource
+  static void throughTheProxy(DynamicPropertyRegistry registry) {
+    registry.add("quarry.rabbitmq.port", BROKER::port);
+  }
+
+  private static TcpProxy startProxy() {
+    try {
+      var machine = new org.springframework.core.env.StandardEnvironment();
+      return new TcpProxy(
+          machine.getProperty("quarry.rabbitmq.host", "127.0.0.1"),
+          machine.getProperty("quarry.rabbitmq.port", Integer.class, 5672));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
 
   @Autowired OutboxRepository outbox;
   @Autowired TransactionTemplate transaction;
@@ -64,7 +89,7 @@ class OutboxRelayIT {
 
   @AfterEach
   void removeProbeQueue() throws Exception {
-    // On a connection of its own: the outage test's broker restart closed the test's channel.
+    // On a connection of its own: the outage test's cut closed the test's channel.
     try (var cleanup = Services.from(environment).amqp();
         var cleanupChannel = cleanup.createChannel()) {
       cleanupChannel.queueDelete(probe);
@@ -92,7 +117,7 @@ class OutboxRelayIT {
   @Test
   void eventsWaitOutABrokerOutageAndAllArriveAfterIt() throws Exception {
     List<String> written;
-    Broker.stop();
+    BROKER.cut();
     try {
       written = write(50);
       await()
@@ -105,7 +130,7 @@ class OutboxRelayIT {
                           .single()
                       == 50);
     } finally {
-      Broker.start();
+      BROKER.restore();
     }
     channel = reconnect();
     assertThat(drain(50, Duration.ofSeconds(60))).containsExactlyInAnyOrderElementsOf(written);
@@ -273,27 +298,5 @@ class OutboxRelayIT {
     return jdbc.sql("select count(*) from outbox_event where published_at is null")
         .query(Long.class)
         .single();
-  }
-
-  /** The machine's RabbitMQ, stopped and started with rabbitmqctl (the node keeps its data). */
-  static final class Broker {
-    static void stop() throws Exception {
-      run("rabbitmqctl", "stop_app");
-    }
-
-    static void start() throws Exception {
-      run("rabbitmqctl", "start_app");
-      run("rabbitmqctl", "await_startup");
-    }
-
-    private static void run(String... command) throws Exception {
-      Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
-        throw new IllegalStateException(
-            String.join(" ", command)
-                + " failed: "
-                + new String(process.getInputStream().readAllBytes()));
-      }
-    }
   }
 }

@@ -30,7 +30,6 @@ import org.apache.camel.Exchange;
 import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.AdviceWith;
 import org.apache.camel.builder.RouteBuilder;
-import org.apache.camel.component.mock.MockEndpoint;
 import org.apache.camel.impl.DefaultCamelContext;
 import org.apache.camel.test.junit5.CamelTestSupport;
 import org.junit.jupiter.api.Test;
@@ -38,8 +37,8 @@ import org.mockito.ArgumentCaptor;
 
 /**
  * The data topic's subscribers with the storage beans mocked: each subscriber reads the batch the
- * way it needs it and hands it to its handler, without the inbound Camel headers; a batch that
- * cannot be read is dead-lettered at once and never stored.
+ * way it needs it and hands it to its handler; a batch that cannot be read is dead-lettered at once
+ * and never stored.
  */
 class DataSubscriberRoutesTest extends CamelTestSupport {
 
@@ -135,23 +134,6 @@ class DataSubscriberRoutesTest extends CamelTestSupport {
         .extracting(ReceivedBatch.Item::id)
         .containsOnlyNulls();
     verify(subscribers, never()).rawStorage(any());
-  }
-
-  @Test
-  void theWorkSeesNoInboundCamelHeaders() throws Exception {
-    start();
-    MockEndpoint handled = getMockEndpoint("mock:handled-raw-storage");
-    handled.expectedMessageCount(1);
-    handled.expectedHeaderReceived("x-custom", "kept");
-
-    template.sendBodyAndHeaders(
-        "direct:consume-raw-storage",
-        batch(),
-        Map.of("CamelSpringRabbitmqExchangeOverrideName", "elsewhere", "x-custom", "kept"));
-
-    handled.assertIsSatisfied();
-    assertThat(handled.getReceivedExchanges().get(0).getMessage().getHeaders())
-        .doesNotContainKey("CamelSpringRabbitmqExchangeOverrideName");
   }
 
   @Test

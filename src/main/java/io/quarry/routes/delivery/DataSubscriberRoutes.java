@@ -6,7 +6,6 @@ import io.quarry.config.InvalidConfigurationException;
 import io.quarry.config.QuarryProperties;
 import io.quarry.monitoring.LogContext;
 import io.quarry.routes.deadletter.BusErrorHandling;
-import io.quarry.routes.mining.StripCamelHeaders;
 import io.quarry.storage.DataBatchCodec;
 import io.quarry.storage.ReceivedBatch;
 import io.quarry.storage.Subscribers;
@@ -83,7 +82,6 @@ public class DataSubscriberRoutes extends RouteBuilder {
                           ReceivedBatch batch = exchange.getMessage().getBody(ReceivedBatch.class);
                           LogContext.put(exchange, batch.userId(), batch.stream(), batch.runId());
                         })
-                    .process(StripCamelHeaders.INSTANCE)
                     .bean(Subscribers.class, steps.handler());
               }
             });

@@ -10,6 +10,7 @@ import io.quarry.notification.NotificationConfig;
 import io.quarry.notification.WindowedIdempotentRepository;
 import io.quarry.outbox.IntegrationEvent;
 import io.quarry.routes.deadletter.BusErrorHandling;
+import org.apache.camel.Exchange;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.model.dataformat.JsonLibrary;
@@ -60,7 +61,7 @@ public class NotificationEventRoutes extends RouteBuilder {
         .idempotentConsumer(simple("${body.id}"))
         .idempotentRepository("#" + NotificationConfig.EVENT_IDS)
         .skipDuplicate(false)
-        .filter(exchangeProperty("CamelDuplicateMessage").isEqualTo(true))
+        .filter(exchangeProperty(Exchange.DUPLICATE_MESSAGE).isEqualTo(true))
         .process(exchange -> duplicates.increment())
         .log(LoggingLevel.INFO, "Dropped duplicate event ${body.id} (${body.type})")
         .stop()

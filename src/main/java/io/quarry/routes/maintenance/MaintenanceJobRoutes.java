@@ -2,6 +2,7 @@ package io.quarry.routes.maintenance;
 
 import io.quarry.maintenance.MaintenanceJobRunner;
 import io.quarry.maintenance.MaintenanceJobs;
+import io.quarry.routes.scheduling.ClusteredJobs;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 
@@ -28,29 +29,15 @@ public class MaintenanceJobRoutes extends RouteBuilder {
   @Override
   public void configure() {
     for (MaintenanceJobs.Job job : jobs.all()) {
-      from(quartzUri(job))
+      from(ClusteredJobs.trigger(
+              MaintenanceJobs.GROUP + "/" + job.name(),
+              job.properties().cron(),
+              job.properties().priority()))
           .routeId(job.routeId())
           .setHeader(JOB_HEADER, constant(job.name()))
           .to(WORKER);
     }
 
     from(WORKER).routeId("maintenance-job").bean(MaintenanceJobRunner.class, "run");
-  }
-
-  private static String quartzUri(MaintenanceJobs.Job job) {
-    return "quartz://"
-        + MaintenanceJobs.GROUP
-        + "/"
-        + job.name()
-        + "?cron=RAW("
-        + job.properties().cron()
-        + ")"
-        + "&stateful=true"
-        + "&deleteJob=false"
-        + "&durableJob=true"
-        + "&usingFixedCamelContextName=true"
-        + "&trigger.priority="
-        + job.properties().priority()
-        + "&trigger.misfireInstruction=1";
   }
 }

@@ -38,10 +38,8 @@ public class StreamSchedulerRoutes extends RouteBuilder {
 
   // @formatter:off
   private void scheduler(String stream) {
-    from("quartz://mining/" + stream + "-scheduler"
-            + "?cron=RAW({{quarry.streams." + stream + ".schedule}})"
-            + "&stateful=true&deleteJob=false&durableJob=true&usingFixedCamelContextName=true"
-            + "&trigger.misfireInstruction=1")
+    from(ClusteredJobs.trigger(
+            "mining/" + stream + "-scheduler", "{{quarry.streams." + stream + ".schedule}}", null))
         .routeId(stream + "-scheduler-tick")
         .to(FlowEndpoints.schedulerWorker(stream));
 
