@@ -7,8 +7,11 @@ import io.quarry.config.StreamProperties;
 import io.quarry.message.MiningMessageCodec;
 import io.quarry.mining.ChainLoader;
 import io.quarry.mining.ChainOutcome;
+import io.quarry.mining.MiningChain;
 import io.quarry.mining.PageFetcher;
 import io.quarry.routes.deadletter.BusErrorHandling;
+import org.apache.camel.Exchange;
+import org.apache.camel.Predicate;
 import org.apache.camel.builder.RouteBuilder;
 import org.apache.camel.model.LoopDefinition;
 import org.springframework.stereotype.Component;
@@ -23,10 +26,33 @@ import org.springframework.stereotype.Component;
 @Component
 public class MinerRoutes extends RouteBuilder {
 
-  /** A question to the message's chain, as a route predicate: {@code chain("stopped()")}. */
-  private static String chain(String call) {
-    return "${exchangeProperty." + ChainLoader.CHAIN + "." + call + "}";
+  /**
+   * A question to the message's chain ({@link ChainLoader#CHAIN}) as a route predicate, named as
+   * Hawtio and the route dump show it. A plain predicate, not {@code simple("${exchangeProperty
+   * ...method()}")}: that evaluates by reflection on every page and costs a few per cent of the
+   * miner's CPU (docs/performance.md).
+   */
+  private static Predicate chain(String question, java.util.function.Predicate<MiningChain> test) {
+    return new Predicate() {
+      @Override
+      public boolean matches(Exchange exchange) {
+        MiningChain chain = exchange.getProperty(ChainLoader.CHAIN, MiningChain.class);
+        return chain != null && test.test(chain);
+      }
+
+      @Override
+      public String toString() {
+        return "chain." + question;
+      }
+    };
   }
+
+  private static final Predicate WANTS_ANOTHER_PAGE =
+      chain("wantsAnotherPage()", MiningChain::wantsAnotherPage);
+  private static final Predicate HAS_FETCHED_PAGES =
+      chain("hasFetchedPages()", MiningChain::hasFetchedPages);
+  private static final Predicate STOPPED = chain("stopped()", MiningChain::stopped);
+  private static final Predicate DELAYED = chain("delayed()", MiningChain::delayed);
 
   private final QuarryProperties properties;
   private final BusNames names;
@@ -83,7 +109,7 @@ public class MinerRoutes extends RouteBuilder {
             .when(exchangeProperty(ChainLoader.CHAIN).isNull())
                 .stop().id(stream + "-drop-stale")
         .end()
-        .loopDoWhile(simple(chain("wantsAnotherPage()")));
+        .loopDoWhile(WANTS_ANOTHER_PAGE);
     if (config.requestsPerSecond() > 0) {
         pages.throttle(config.requestsPerSecond()).totalRequestsMode().timePeriodMillis(1000)
             .id(stream + "-platform-rate");
@@ -91,14 +117,14 @@ public class MinerRoutes extends RouteBuilder {
     pages
             .bean(PageFetcher.class, "fetch").id(stream + "-fetch-page")
         .end()
-        .filter(simple(chain("hasFetchedPages()")))
+        .filter(HAS_FETCHED_PAGES)
             .bean(ChainOutcome.class, "dataBatch").id(stream + "-data-batch")
             .to(dataBatchTo).id(stream + "-publish-data-batch")
         .end()
         .choice()
-            .when(simple(chain("stopped()")))
+            .when(STOPPED)
                 .bean(ChainOutcome.class, "finish").id(stream + "-end-chain")
-            .when(simple(chain("delayed()")))
+            .when(DELAYED)
                 .bean(ChainOutcome.class, "delayedContinuation").id(stream + "-delayed-continuation")
                 .toD(delayQueue).id(stream + "-publish-delayed-continuation")
                 .bean(ChainOutcome.class, "progress").id(stream + "-record-delayed-progress")
