@@ -610,6 +610,60 @@ class MinerRoutesTest {
         .isEqualTo(false);
   }
 
+  @Test
+  void aStreamWithARequestRateIsThrottledInItsPageLoopAndOneWithoutIsNot() throws Exception {
+    QuarryProperties unlimited = TestProperties.posts(5, false, 65536);
+    var posts = unlimited.streams().get("posts");
+    QuarryProperties limited =
+        TestProperties.of(
+            unlimited.platform(),
+            Map.of(
+                "posts",
+                new io.quarry.config.StreamProperties(
+                    posts.schedule(),
+                    posts.apiPath(),
+                    posts.pageSize(),
+                    posts.pagesPerMessage(),
+                    posts.parser(),
+                    posts.subscribers(),
+                    7)),
+            unlimited.mining());
+
+    start(limited);
+    var throttle =
+        camel
+            .getCamelContextExtension()
+            .getContextPlugin(org.apache.camel.model.Model.class)
+            .getRouteDefinition("posts-miner-pages")
+            .getOutputs()
+            .stream()
+            .filter(org.apache.camel.model.LoopDefinition.class::isInstance)
+            .flatMap(loop -> loop.getOutputs().stream())
+            .filter(org.apache.camel.model.ThrottleDefinition.class::isInstance)
+            .map(org.apache.camel.model.ThrottleDefinition.class::cast)
+            .toList();
+    // total-requests mode: at most 7 fetches of the stream per second
+    assertThat(throttle)
+        .singleElement()
+        .asString()
+        .contains("7")
+        .contains("request per 1000 millis");
+    camel.close();
+
+    start(unlimited);
+    assertThat(
+            camel
+                .getCamelContextExtension()
+                .getContextPlugin(org.apache.camel.model.Model.class)
+                .getRouteDefinition("posts-miner-pages")
+                .getOutputs()
+                .stream()
+                .filter(org.apache.camel.model.LoopDefinition.class::isInstance)
+                .flatMap(loop -> loop.getOutputs().stream())
+                .filter(org.apache.camel.model.ThrottleDefinition.class::isInstance))
+        .isEmpty();
+  }
+
   private static List<JsonNode> items(String prefix, int count) {
     List<JsonNode> items = new ArrayList<>();
     for (int i = 0; i < count; i++) {

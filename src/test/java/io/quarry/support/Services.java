@@ -68,6 +68,19 @@ public final class Services {
     return DriverManager.getConnection(jdbcUrl, dbUser, dbPassword);
   }
 
+  /** A Spring AMQP connection factory to the broker, with confirms and returns as Quarry's. */
+  public org.springframework.amqp.rabbit.connection.CachingConnectionFactory springAmqp() {
+    var factory =
+        new org.springframework.amqp.rabbit.connection.CachingConnectionFactory(
+            rabbitHost, rabbitPort);
+    factory.setUsername(rabbitUser);
+    factory.setPassword(rabbitPassword);
+    factory.setPublisherConfirmType(
+        org.springframework.amqp.rabbit.connection.CachingConnectionFactory.ConfirmType.CORRELATED);
+    factory.setPublisherReturns(true);
+    return factory;
+  }
+
   public com.rabbitmq.client.Connection amqp() throws IOException, TimeoutException {
     ConnectionFactory factory = new ConnectionFactory();
     factory.setHost(rabbitHost);

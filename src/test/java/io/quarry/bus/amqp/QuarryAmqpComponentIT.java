@@ -72,12 +72,7 @@ class QuarryAmqpComponentIT {
     channel.queueBind(other, exchange, "to-other");
     channel.queuePurge(queue);
     channel.queuePurge(other);
-    connectionFactory =
-        new CachingConnectionFactory(
-            ENV.getProperty("quarry.rabbitmq.host", "127.0.0.1"),
-            Integer.parseInt(ENV.getProperty("quarry.rabbitmq.port", "5672")));
-    connectionFactory.setUsername(ENV.getProperty("quarry.rabbitmq.username", "guest"));
-    connectionFactory.setPassword(ENV.getProperty("quarry.rabbitmq.password", "guest"));
+    connectionFactory = SERVICES.springAmqp();
     publisher = new BatchPublisher(connectionFactory, new SimpleMeterRegistry());
     camel = new DefaultCamelContext();
     camel.addComponent(QuarryAmqpComponent.SCHEME, new QuarryAmqpComponent(publisher));
