@@ -303,6 +303,46 @@ class ErrorRulesTest {
   }
 
   @Test
+  void retryAfterWinsOverTheResetHeaderAndAPlainUsageNumberIsRead() {
+    java.time.Instant now = java.time.Instant.ofEpochSecond(2_000_000_000L);
+    RateLimit signals =
+        new RateLimit(
+            null, null, "X-RateLimit-Reset", "X-Usage", null, 80.0, Duration.ofMinutes(3));
+    ErrorAnswer both =
+        answer("Retry-After", "5", "X-RateLimit-Reset", Long.toString(now.getEpochSecond() + 60));
+    ErrorAnswer resetOnly = answer("X-RateLimit-Reset", Long.toString(now.getEpochSecond() + 60));
+    ErrorAnswer resetPassed = answer("X-RateLimit-Reset", Long.toString(now.getEpochSecond() - 1));
+
+    assertThat(signals.waitAfterRefusal(both, Duration.ofHours(1), now))
+        .isEqualTo(Duration.ofSeconds(5));
+    assertThat(signals.waitAfterRefusal(resetOnly, Duration.ofHours(1), now))
+        .isEqualTo(Duration.ofSeconds(60));
+    assertThat(signals.waitAfterRefusal(answer(), Duration.ofHours(1), now))
+        .isEqualTo(Duration.ofHours(1));
+    assertThat(signals.waitAfterRefusal(answer(), null, now)).isEqualTo(Duration.ofMinutes(3));
+    assertThat(signals.slowDown(answer("X-Usage", "79.5"), JSON, now)).isNull();
+    assertThat(signals.slowDown(answer("X-Usage", "80"), JSON, now))
+        .isEqualTo(Duration.ofMinutes(3));
+    assertThat(signals.slowDown(answer("X-Usage", "lots"), JSON, now)).isNull();
+    // a reset that has passed: no reason to wait
+    assertThat(
+            signals.slowDown(
+                answer(
+                    "X-Usage", "95", "X-RateLimit-Reset", resetPassed.header("X-RateLimit-Reset")),
+                JSON,
+                now))
+        .isNull();
+  }
+
+  private static ErrorAnswer answer(String... headers) {
+    org.apache.hc.core5.http.Header[] all = new org.apache.hc.core5.http.Header[headers.length / 2];
+    for (int i = 0; i < all.length; i++) {
+      all[i] = new org.apache.hc.core5.http.message.BasicHeader(headers[2 * i], headers[2 * i + 1]);
+    }
+    return new ErrorAnswer(200, all, new byte[0], JSON);
+  }
+
+  @Test
   void aRuleThatCannotWorkIsRefusedNamingItsKey() {
     assertThatThrownBy(
             () -> rule(List.of(), null, List.of(), null, null).action(Action.IGNORE).build())
