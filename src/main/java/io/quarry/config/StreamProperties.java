@@ -3,6 +3,7 @@ package io.quarry.config;
 import io.quarry.config.validation.QuartzCron;
 import io.quarry.config.validation.WorkingApi;
 import io.quarry.platform.Authentication;
+import io.quarry.platform.InvalidApiSettingException;
 import io.quarry.platform.Pagination;
 import io.quarry.platform.StreamApi;
 import io.quarry.platform.TokenPlacement;
@@ -31,6 +32,10 @@ import org.springframework.boot.context.properties.bind.ConstructorBinding;
  *     quarry.platform}
  * @param items where a page's items and their ids are; none: {@code quarry.platform}'s
  * @param auth where the user's token goes; none: {@code quarry.platform}'s placement
+ * @param errorRules what the platform's answers mean, in order, the first match deciding; none
+ *     match: the status table (429 rate-limited; 401, 403 unauthorized; 408, 5xx transient; any
+ *     other permanent)
+ * @param rateLimit how long a rate limit waits, and headers that slow the stream down first
  */
 @WorkingApi
 public record StreamProperties(
@@ -43,7 +48,9 @@ public record StreamProperties(
     @Min(0) @Max(100_000) int requestsPerSecond,
     @Valid Paging pagination,
     @Valid Items items,
-    @Valid Auth auth) {
+    @Valid Auth auth,
+    @Valid List<ErrorRule> errorRules,
+    @Valid RateLimit rateLimit) {
 
   @ConstructorBinding
   public StreamProperties {}
@@ -66,6 +73,35 @@ public record StreamProperties(
         subscribers,
         requestsPerSecond,
         null,
+        null,
+        null,
+        null,
+        null);
+  }
+
+  /** A stream with its own pagination, items and token placement, and the default error table. */
+  public StreamProperties(
+      String schedule,
+      String apiPath,
+      int pageSize,
+      int pagesPerMessage,
+      boolean parser,
+      List<String> subscribers,
+      int requestsPerSecond,
+      Paging pagination,
+      Items items,
+      Auth auth) {
+    this(
+        schedule,
+        apiPath,
+        pageSize,
+        pagesPerMessage,
+        parser,
+        subscribers,
+        requestsPerSecond,
+        pagination,
+        items,
+        auth,
         null,
         null);
   }
@@ -132,9 +168,60 @@ public record StreamProperties(
       String prefix,
       String parameter) {}
 
+  /**
+   * One error rule (docs/configuration.md, "Error rules"): every condition given must hold.
+   *
+   * @param status status codes, ranges or classes ({@code 400}, {@code 500-599}, {@code 4xx});
+   *     none: any status but 2xx
+   * @param bodyPath JSON Pointer into the answer's JSON body ({@code /error/code})
+   * @param bodyEquals values one of which the value at {@code body-path} equals ({@code 4,17})
+   * @param bodyContains text the value at {@code body-path} contains, ignoring case
+   * @param header response header the answer carries ({@code X-RateLimit-Remaining})
+   * @param headerEquals values one of which the header equals
+   * @param headerContains text the header contains, ignoring case
+   * @param action {@code rate-limited}, {@code unauthorized}, {@code transient}, {@code permanent}
+   *     or {@code ignore}
+   * @param defaultWait {@code rate-limited}: the wait when neither {@code Retry-After} nor {@code
+   *     rate-limit.reset-header} gives one (none: {@code rate-limit.default-wait})
+   */
+  public record ErrorRule(
+      List<String> status,
+      String bodyPath,
+      List<String> bodyEquals,
+      String bodyContains,
+      String header,
+      List<String> headerEquals,
+      String headerContains,
+      String action,
+      java.time.Duration defaultWait) {}
+
+  /**
+   * Rate-limit signals (docs/configuration.md, "Rate-limit signals").
+   *
+   * @param remainingHeader header with the requests left ({@code X-RateLimit-Remaining})
+   * @param remainingFloor wait when the remaining budget is at or below this (0)
+   * @param resetHeader header with the window's end, epoch seconds ({@code X-RateLimit-Reset})
+   * @param usageHeader header with a usage percentage, a number or JSON ({@code x-app-usage})
+   * @param usagePath JSON Pointer into a JSON usage header ({@code /call_count})
+   * @param usageCeiling wait when the usage is at or above this percentage (90)
+   * @param defaultWait wait when neither {@code Retry-After} nor the reset header gives one (1s)
+   */
+  public record RateLimit(
+      String remainingHeader,
+      @Min(0) Integer remainingFloor,
+      String resetHeader,
+      String usageHeader,
+      String usagePath,
+      Double usageCeiling,
+      java.time.Duration defaultWait) {}
+
   /** Whether the stream sets any API setting of its own (else the platform-wide contract holds). */
   public boolean customisesApi() {
-    return pagination != null || items != null || auth != null;
+    return pagination != null
+        || items != null
+        || auth != null
+        || (errorRules != null && !errorRules.isEmpty())
+        || rateLimit != null;
   }
 
   /**
@@ -167,7 +254,7 @@ public record StreamProperties(
     String styleKey = or(p.style(), "cursor");
     Pagination.Style style = Pagination.Style.of(styleKey);
     if (style == null) {
-      throw new io.quarry.platform.InvalidApiSettingException(
+      throw new InvalidApiSettingException(
           "pagination.style",
           "must be one of cursor, next-url, link-header, last-item, offset, page-number");
     }
@@ -198,7 +285,61 @@ public record StreamProperties(
             header,
             prefix,
             or(a.parameter(), tokenParameter));
-    return new StreamApi(apiPath, or(i.path(), itemsPath), idPath, paging, authentication);
+    return new StreamApi(
+        apiPath,
+        or(i.path(), itemsPath),
+        idPath,
+        paging,
+        authentication,
+        platformErrorRules(),
+        rateLimit == null
+            ? io.quarry.platform.RateLimit.NONE
+            : new io.quarry.platform.RateLimit(
+                rateLimit.remainingHeader(),
+                rateLimit.remainingFloor(),
+                rateLimit.resetHeader(),
+                rateLimit.usageHeader(),
+                rateLimit.usagePath(),
+                rateLimit.usageCeiling(),
+                rateLimit.defaultWait()));
+  }
+
+  /** The rules as the client reads them; a rule that cannot work is named by its index. */
+  private List<io.quarry.platform.ErrorRule> platformErrorRules() {
+    if (errorRules == null) {
+      return List.of();
+    }
+    List<io.quarry.platform.ErrorRule> rules = new java.util.ArrayList<>();
+    for (int index = 0; index < errorRules.size(); index++) {
+      ErrorRule rule = errorRules.get(index);
+      String key = "error-rules[" + index + "]";
+      if (rule == null) {
+        throw new InvalidApiSettingException(key, "is empty");
+      }
+      io.quarry.platform.ErrorRule.Action action =
+          rule.action() == null ? null : io.quarry.platform.ErrorRule.Action.of(rule.action());
+      if (rule.action() != null && action == null) {
+        throw new InvalidApiSettingException(
+            key + ".action",
+            "must be one of rate-limited, unauthorized, transient, permanent, ignore");
+      }
+      try {
+        rules.add(
+            new io.quarry.platform.ErrorRule(
+                rule.status(),
+                rule.bodyPath(),
+                rule.bodyEquals(),
+                rule.bodyContains(),
+                rule.header(),
+                rule.headerEquals(),
+                rule.headerContains(),
+                action,
+                rule.defaultWait()));
+      } catch (InvalidApiSettingException e) {
+        throw new InvalidApiSettingException(key + "." + e.key(), e.reason());
+      }
+    }
+    return rules;
   }
 
   private static Paging emptyPaging() {

@@ -135,6 +135,7 @@ public class PageFetcher {
         mining.maxPagesPerRun(),
         counted,
         counted && !items.isEmpty() ? lastId(message.stream(), stream, items) : null);
+    if (page.waitBeforeNext() != null) chain.delayBy(page.waitBeforeNext()); // budget spent
   }
 
   private String lastId(String name, StreamProperties stream, List<JsonNode> items) {

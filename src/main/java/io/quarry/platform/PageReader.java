@@ -94,6 +94,47 @@ final class PageReader {
     };
   }
 
+  /**
+   * The page an {@code ignore} error rule skips: no items, and the position after it when one is
+   * known: the next offset or page number, or the cursor or next URL the (error) body or {@code
+   * Link} header gives at the stream's settings. Without one the page is the last (the chain ends
+   * {@code end_of_data}): asking for the same position again would only repeat the error.
+   */
+  Page skipped(byte[] body, String link, int limit, String position) {
+    JsonNode root;
+    try {
+      root = body.length == 0 ? null : reader.readValue(body);
+    } catch (IOException notJson) {
+      root = null;
+    }
+    String next =
+        switch (paging.style()) {
+          case CURSOR -> root == null ? null : lenientText(root.at(cursor));
+          case NEXT_URL -> root == null ? null : resolvedOrNull(lenientText(root.at(nextUrl)));
+          case LINK_HEADER -> resolvedOrNull(LinkHeader.next(link));
+          case LAST_ITEM -> null;
+          case OFFSET -> Long.toString(number(position, 0, "an offset") + limit);
+          case PAGE_NUMBER ->
+              Long.toString(number(position, paging.firstPage(), "a page number") + 1);
+        };
+    return new Page(List.of(), next, next != null, body.length);
+  }
+
+  private static String lenientText(JsonNode node) {
+    return node != null && (node.isTextual() || node.isNumber()) ? node.asText() : null;
+  }
+
+  private String resolvedOrNull(String url) {
+    if (url == null || url.isEmpty()) {
+      return null;
+    }
+    try {
+      return urls.resolve(url).toString();
+    } catch (IllegalArgumentException elsewhere) {
+      return null;
+    }
+  }
+
   /** The position of an offset or page number, as the previous page computed it. */
   static long number(String position, long first, String what) {
     if (position == null) {

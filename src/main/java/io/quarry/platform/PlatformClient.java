@@ -12,6 +12,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
@@ -153,7 +154,7 @@ public final class PlatformClient implements AutoCloseable {
         response.status(),
         response.body().length,
         (System.nanoTime() - started) / 1_000_000);
-    return interpret(response, request, reader, limit, position);
+    return interpret(response, request, api, reader, limit, position);
   }
 
   @Override
@@ -250,8 +251,8 @@ public final class PlatformClient implements AutoCloseable {
     return true;
   }
 
-  /** Status, Retry-After, Link and body of an answer (the connection is back in the pool). */
-  private record Response(int status, String retryAfter, String link, byte[] body) {}
+  /** Status, headers, Link and body of an answer (the connection is back in the pool). */
+  private record Response(int status, Header[] headers, String link, byte[] body) {}
 
   private Response send(HttpGet get, String request, String token) {
     try {
@@ -259,10 +260,9 @@ public final class PlatformClient implements AutoCloseable {
           get,
           answer -> {
             HttpEntity entity = answer.getEntity();
-            Header retryAfter = answer.getFirstHeader("Retry-After");
             return new Response(
                 answer.getCode(),
-                retryAfter == null ? null : retryAfter.getValue(),
+                answer.getHeaders(),
                 links(answer.getHeaders("Link")),
                 entity == null ? new byte[0] : EntityUtils.toByteArray(entity));
           });
@@ -290,23 +290,112 @@ public final class PlatformClient implements AutoCloseable {
     return all.toString();
   }
 
+  /**
+   * The stream's error rules first (the first that matches decides), then the default status table;
+   * a served page is checked against the stream's rate-limit signals.
+   */
   private Page interpret(
-      Response response, String request, PageReader reader, int limit, String position) {
+      Response response,
+      String request,
+      StreamApi api,
+      PageReader reader,
+      int limit,
+      String position) {
     int status = response.status();
-    if (status >= 200 && status < 300) {
-      return reader.read(response.body(), response.link(), request, limit, position);
+    ErrorAnswer answer = new ErrorAnswer(status, response.headers(), response.body(), json);
+    List<ErrorRule> rules = api.errorRules();
+    for (int i = 0; i < rules.size(); i++) {
+      ErrorRule rule = rules.get(i);
+      if (rule.matchesStatus(status) && rule.matches(answer)) {
+        return act(
+            rule.action(),
+            rule.defaultWait(),
+            "error-rules[" + i + "]",
+            response,
+            request,
+            api,
+            reader,
+            limit,
+            position,
+            answer);
+      }
     }
+    if (status >= 200 && status < 300) {
+      Page page = reader.read(response.body(), response.link(), request, limit, position);
+      Duration wait = api.rateLimit().slowDown(answer, json, Instant.now());
+      if (wait != null) {
+        log.info(
+            "{}: the API's rate-limit signal says the budget is spent, the next page waits {}",
+            request,
+            wait);
+        return page.waitingBeforeNext(wait);
+      }
+      return page;
+    }
+    return act(
+        defaultAction(status), null, null, response, request, api, reader, limit, position, answer);
+  }
+
+  /** Today's status table: the default rule set. */
+  private static ErrorRule.Action defaultAction(int status) {
     if (status == 429) {
-      throw new RateLimitedException(
-          request, RetryAfter.parse(response.retryAfter(), Instant.now()));
+      return ErrorRule.Action.RATE_LIMITED;
     }
     if (status == 401 || status == 403) {
-      throw new UnauthorizedException(request, status);
+      return ErrorRule.Action.UNAUTHORIZED;
     }
     if (status >= 500 || status == 408) {
-      throw new TransientPlatformException(request + " answered " + status);
+      return ErrorRule.Action.TRANSIENT;
     }
-    throw new UnexpectedStatusException(request, status);
+    return ErrorRule.Action.PERMANENT;
+  }
+
+  /**
+   * @param rule the rule's key ({@code error-rules[1]}), null for the default table
+   */
+  private Page act(
+      ErrorRule.Action action,
+      Duration ruleWait,
+      String rule,
+      Response response,
+      String request,
+      StreamApi api,
+      PageReader reader,
+      int limit,
+      String position,
+      ErrorAnswer answer) {
+    int status = response.status();
+    String why = rule == null ? "" : " (" + rule + ": " + action.key() + ")";
+    return switch (action) {
+      case RATE_LIMITED ->
+          throw new RateLimitedException(
+              request,
+              status,
+              api.rateLimit().waitAfterRefusal(answer, ruleWait, Instant.now()),
+              why);
+      case UNAUTHORIZED -> throw new UnauthorizedException(request, status, why);
+      case TRANSIENT -> throw new TransientPlatformException(request + " answered " + status + why);
+      case PERMANENT ->
+          throw rule == null
+              ? new UnexpectedStatusException(request, status)
+              : new UnexpectedStatusException(request, status, why);
+      case IGNORE -> {
+        Page skipped = reader.skipped(response.body(), response.link(), limit, position);
+        log.warn(
+            "{} (at {}) answered {}{}: page skipped, {}",
+            request,
+            position,
+            status,
+            why,
+            skipped.hasMore()
+                ? "the chain goes on at "
+                    + (api.pagination().style().followsUrls()
+                        ? "the next URL"
+                        : skipped.nextMarker())
+                : "no next position in the answer: the chain ends as at the end of the data");
+        yield skipped;
+      }
+    };
   }
 
   /**

@@ -16,6 +16,10 @@ package io.quarry.platform;
  *       message; dead-letter or park it with the message as the reason.
  * </ul>
  *
+ * <p>The statuses above are the default rule set; a stream's {@link ErrorRule}s, tried first, may
+ * give any answer one of these meanings (a 400 whose body says "throttled" is a {@link
+ * RateLimitedException}), or skip its page.
+ *
  * <p>No message, field or cause of these exceptions contains the user's access token.
  */
 public abstract sealed class PlatformException extends RuntimeException

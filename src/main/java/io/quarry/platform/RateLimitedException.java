@@ -21,6 +21,22 @@ public final class RateLimitedException extends PlatformException {
     this.retryAfter = Objects.requireNonNull(retryAfter, "retryAfter");
   }
 
+  /**
+   * @param status the answer's status (429, or another an error rule reads as a rate limit)
+   * @param why the error rule that decided, e.g. {@code (error-rules[0]: rate-limited)}
+   */
+  public RateLimitedException(String request, int status, Duration retryAfter, String why) {
+    super(
+        request
+            + " was rate limited ("
+            + status
+            + why
+            + "); retry after "
+            + retryAfter.toMillis()
+            + " ms");
+    this.retryAfter = Objects.requireNonNull(retryAfter, "retryAfter");
+  }
+
   /** How long to wait before the next request, from {@code Retry-After} (1 s if absent). */
   public Duration retryAfter() {
     return retryAfter;

@@ -15,22 +15,28 @@ final class RetryAfter {
 
   /** The delay the header asks for; {@link #DEFAULT} when it is missing or unreadable. */
   static Duration parse(String header, Instant now) {
+    Duration wait = parseOrNull(header, now);
+    return wait == null ? DEFAULT : wait;
+  }
+
+  /** The delay the header asks for; null when it is missing or unreadable. */
+  static Duration parseOrNull(String header, Instant now) {
     if (header == null || header.isBlank()) {
-      return DEFAULT;
+      return null;
     }
     String value = header.trim();
     if (value.chars().allMatch(Character::isDigit)) {
       try {
         return Duration.ofSeconds(Long.parseLong(value));
       } catch (NumberFormatException tooLong) {
-        return DEFAULT;
+        return null;
       }
     }
     try {
       Instant at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
       return at.isAfter(now) ? Duration.between(now, at) : Duration.ZERO;
     } catch (DateTimeParseException garbage) {
-      return DEFAULT;
+      return null;
     }
   }
 }

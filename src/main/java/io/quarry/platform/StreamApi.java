@@ -1,5 +1,6 @@
 package io.quarry.platform;
 
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -13,13 +14,28 @@ import java.util.Objects;
  * @param itemIdPath JSON Pointer into an item to its id ({@code /id}, {@code /meta/key})
  * @param pagination how the next page is found
  * @param authentication where the token goes
+ * @param errorRules what non-2xx answers mean, tried in order before the default status table (429
+ *     rate-limited; 401, 403 unauthorized; 408, 5xx transient; any other permanent)
+ * @param rateLimit how long a rate limit waits, and the headers that slow the chain down
  */
 public record StreamApi(
     String apiPath,
     String itemsPath,
     String itemIdPath,
     Pagination pagination,
-    Authentication authentication) {
+    Authentication authentication,
+    List<ErrorRule> errorRules,
+    RateLimit rateLimit) {
+
+  /** A stream with the default status table and no rate-limit signals. */
+  public StreamApi(
+      String apiPath,
+      String itemsPath,
+      String itemIdPath,
+      Pagination pagination,
+      Authentication authentication) {
+    this(apiPath, itemsPath, itemIdPath, pagination, authentication, List.of(), RateLimit.NONE);
+  }
 
   public StreamApi {
     if (apiPath == null || !apiPath.startsWith("/")) {
@@ -36,6 +52,8 @@ public record StreamApi(
     Pagination.pointer(itemIdPath, "items.id-path");
     Objects.requireNonNull(pagination, "pagination");
     Objects.requireNonNull(authentication, "authentication");
+    errorRules = errorRules == null ? List.of() : List.copyOf(errorRules);
+    rateLimit = rateLimit == null ? RateLimit.NONE : rateLimit;
   }
 
   /** The pointer to a field of an item, escaped as RFC 6901 asks ({@code a/b} is {@code /a~1b}). */

@@ -13,6 +13,16 @@ public final class UnexpectedStatusException extends PlatformException {
     this.status = status;
   }
 
+  /**
+   * An answer an error rule declares permanent.
+   *
+   * @param why the rule, e.g. {@code (error-rules[2]: permanent)}
+   */
+  public UnexpectedStatusException(String request, int status, String why) {
+    super(request + " answered " + status + why);
+    this.status = status;
+  }
+
   public int status() {
     return status;
   }

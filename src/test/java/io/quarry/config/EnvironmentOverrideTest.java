@@ -46,6 +46,46 @@ class EnvironmentOverrideTest {
   }
 
   @Test
+  void aStreamsRateLimitSignalsAreSetFromTheEnvironment() throws IOException {
+    QuarryProperties properties =
+        bind(
+            Map.of(
+                "QUARRY_STREAMS_POSTS_RATE_LIMIT_USAGE_HEADER", "x-app-usage",
+                "QUARRY_STREAMS_POSTS_RATE_LIMIT_USAGE_CEILING", "80"));
+
+    StreamProperties posts = properties.streams().get("posts");
+    assertThat(posts.rateLimit().usageHeader()).isEqualTo("x-app-usage");
+    assertThat(posts.rateLimit().usageCeiling()).isEqualTo(80.0);
+    assertThat(posts.customisesApi()).isTrue();
+    assertThat(properties.streams().get("ads").rateLimit()).isNull();
+  }
+
+  @Test
+  void anErrorRuleTakesOneVariablePerKeyAndEntry() throws IOException {
+    QuarryProperties properties =
+        bind(
+            Map.of(
+                "QUARRY_STREAMS_POSTS_ERROR_RULES_0_STATUS", "400",
+                "QUARRY_STREAMS_POSTS_ERROR_RULES_0_BODY_PATH", "/error/code",
+                "QUARRY_STREAMS_POSTS_ERROR_RULES_0_BODY_EQUALS", "4,17,32,613",
+                "QUARRY_STREAMS_POSTS_ERROR_RULES_0_ACTION", "rate-limited",
+                "QUARRY_STREAMS_POSTS_ERROR_RULES_1_STATUS", "400",
+                "QUARRY_STREAMS_POSTS_ERROR_RULES_1_ACTION", "permanent"));
+
+    assertThat(properties.streams().get("posts").errorRules())
+        .hasSize(2)
+        .first()
+        .satisfies(
+            rule -> {
+              assertThat(rule.status()).containsExactly("400");
+              assertThat(rule.bodyPath()).isEqualTo("/error/code");
+              assertThat(rule.bodyEquals()).containsExactly("4", "17", "32", "613");
+              assertThat(rule.action()).isEqualTo("rate-limited");
+            });
+    assertThat(properties.streams().get("ads").errorRules()).isNull();
+  }
+
+  @Test
   void apiClientsAreACommaSeparatedListAndNoneByDefault() throws IOException {
     String first = "auth-service:admin:" + "ab".repeat(32);
     String second = "nightly-report:viewer:" + "cd".repeat(32);
@@ -87,7 +127,9 @@ class EnvironmentOverrideTest {
         .remove(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME);
     environment
         .getPropertySources()
-        .addFirst(new SystemEnvironmentPropertySource("env", variables));
+        .addFirst(
+            new SystemEnvironmentPropertySource(
+                StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, variables));
     new YamlPropertySourceLoader()
         .load("application.yaml", new ClassPathResource("application.yaml"))
         .forEach(environment.getPropertySources()::addLast);

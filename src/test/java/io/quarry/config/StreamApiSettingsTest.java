@@ -2,6 +2,8 @@ package io.quarry.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.platform.ErrorRule;
+import io.quarry.platform.InvalidApiSettingException;
 import io.quarry.platform.Pagination;
 import io.quarry.platform.PlatformClient;
 import io.quarry.platform.StreamApi;
@@ -76,6 +78,79 @@ class StreamApiSettingsTest {
         new StreamProperties("0 0 0 1 1 ? 2099", PATH, 10, 1, false, List.of("raw-storage"), 0);
 
     assertThat(stream.customisesApi()).isFalse();
+  }
+
+  @Test
+  void errorRulesAndRateLimitSignalsAloneMakeAStreamOfItsOwn() {
+    StreamProperties stream =
+        new StreamProperties(
+            "0 0 0 1 1 ? 2099",
+            PATH,
+            10,
+            1,
+            false,
+            List.of("raw-storage"),
+            0,
+            null,
+            null,
+            null,
+            List.of(
+                new StreamProperties.ErrorRule(
+                    List.of("400"),
+                    "/error/code",
+                    List.of("4", "17"),
+                    null,
+                    null,
+                    null,
+                    null,
+                    "Rate-Limited",
+                    Duration.ofSeconds(30))),
+            new StreamProperties.RateLimit(
+                "X-RateLimit-Remaining", null, "X-RateLimit-Reset", null, null, null, null));
+
+    StreamApi api = stream.api(PLATFORM);
+
+    assertThat(stream.customisesApi()).isTrue();
+    assertThat(api.errorRules())
+        .singleElement()
+        .satisfies(
+            rule -> {
+              assertThat(rule.action()).isEqualTo(ErrorRule.Action.RATE_LIMITED);
+              assertThat(rule.bodyEquals()).containsExactly("4", "17");
+              assertThat(rule.defaultWait()).isEqualTo(Duration.ofSeconds(30));
+            });
+    assertThat(api.rateLimit().remainingFloor()).isZero();
+    assertThat(api.rateLimit().resetHeader()).isEqualTo("X-RateLimit-Reset");
+    // the pagination, items and token stay the platform-wide ones
+    assertThat(api.pagination()).isEqualTo(Pagination.cursor("/cursor", "/more"));
+    assertThat(api.itemsPath()).isEqualTo("/entries");
+  }
+
+  @Test
+  void aRuleThatCannotWorkIsNamedByItsIndex() {
+    StreamProperties stream =
+        new StreamProperties(
+            "0 0 0 1 1 ? 2099",
+            PATH,
+            10,
+            1,
+            false,
+            List.of("raw-storage"),
+            0,
+            null,
+            null,
+            null,
+            List.of(
+                new StreamProperties.ErrorRule(
+                    List.of("429"), null, null, null, null, null, null, "rate-limited", null),
+                new StreamProperties.ErrorRule(
+                    null, null, null, null, "X-Limit", null, "0", "ignore", Duration.ZERO)),
+            null);
+
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> stream.api(PLATFORM))
+        .isInstanceOfSatisfying(
+            InvalidApiSettingException.class,
+            e -> assertThat(e.key()).isEqualTo("error-rules[1].default-wait"));
   }
 
   private static StreamProperties stream(

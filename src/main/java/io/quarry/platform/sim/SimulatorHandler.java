@@ -68,7 +68,31 @@ final class SimulatorHandler implements HttpHandler {
     simulator.counted(exchange.getRemoteAddress());
     Thread.sleep(simulator.latency().toMillis());
     String host = exchange.getRequestHeaders().getFirst("Host");
-    return serve(user, userId, stream, query, token(authorization, apiKey, query), host);
+    Response response =
+        serve(user, userId, stream, query, token(authorization, apiKey, query), host);
+    return withRateLimitHeaders(user, response);
+  }
+
+  /** The budget and usage headers of {@link UserScenario#requestBudget} and {@code appUsage}. */
+  private static Response withRateLimitHeaders(UserScenario user, Response response) {
+    long[] budget = user.spendBudget();
+    if (budget != null) {
+      boolean over = budget[0] < 0 && response.status() != 401;
+      if (over) {
+        response = Response.error(403, "API rate limit exceeded for user");
+      }
+      response =
+          response
+              .with("X-RateLimit-Remaining", Long.toString(Math.max(0, budget[0])))
+              .with("X-RateLimit-Reset", Long.toString(budget[1]));
+    }
+    int usage = user.takeUsage();
+    if (usage >= 0) {
+      response =
+          response.with(
+              "x-app-usage", "{\"call_count\":" + usage + ",\"total_time\":1,\"total_cputime\":1}");
+    }
+    return response;
   }
 
   private Response serve(
@@ -92,6 +116,10 @@ final class SimulatorHandler implements HttpHandler {
             : StyledPages.pageOf(style, query);
     if (user.takeServerError(stream, faultPage)) {
       return Response.error(500, "simulated server error");
+    }
+    Integer code = user.takeBodyError(faultPage);
+    if (code != null) {
+      return Response.graphError(user.bodyErrorStatus(), code);
     }
     if (user.takeRateLimit()) {
       long seconds = Math.max(0, (user.retryAfter().toMillis() + 999) / 1000);
@@ -174,6 +202,19 @@ final class SimulatorHandler implements HttpHandler {
 
     static Response error(int status, String message) {
       String json = "{\"error\":" + TextNode.valueOf(message) + "}";
+      return new Response(status, json.getBytes(StandardCharsets.UTF_8), Map.of());
+    }
+
+    /** A Graph-style error: {@code {"error":{"message":…,"type":…,"code":N}}}. */
+    static Response graphError(int status, int code) {
+      String json =
+          "{\"error\":{\"message\":\"simulated error "
+              + code
+              + "\",\"type\":\""
+              + (code == 190 ? "OAuthException" : "GraphMethodException")
+              + "\",\"code\":"
+              + code
+              + "}}";
       return new Response(status, json.getBytes(StandardCharsets.UTF_8), Map.of());
     }
 

@@ -6,7 +6,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * How the simulated platform API treats one user. Every option is fluent and may be changed while
  * the simulator serves requests. Faults are checked in this order: missing or wrong token, {@link
- * #unauthorized()}, {@link #forbidden()}, server errors, rate limiting; then the page is served.
+ * #unauthorized()}, {@link #forbidden()}, server errors, error bodies, rate limiting; then the page
+ * is served.
  */
 public final class UserScenario {
 
@@ -31,6 +32,16 @@ public final class UserScenario {
   private volatile boolean numericMarkers;
   private volatile ApiStyle style = ApiStyle.STANDARD;
   private volatile Integer totalItems;
+  private final AtomicInteger bodyErrorsLeft = new AtomicInteger();
+  private volatile int bodyErrorStatus;
+  private volatile int bodyErrorCode;
+  private volatile int bodyErrorPage;
+  private volatile int budget;
+  private volatile Duration budgetWindow = Duration.ofSeconds(1);
+  private long windowEndsMillis;
+  private int budgetUsed;
+  private volatile int usagePerRequest;
+  private final AtomicInteger usageRequests = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
   private volatile ReceivedRequest lastRequest;
 
@@ -100,6 +111,56 @@ public final class UserScenario {
   public UserScenario rateLimited(int times, Duration retryAfter) {
     this.retryAfter = retryAfter;
     rateLimitsLeft.set(requireAtLeast(times, 0, "times"));
+    return this;
+  }
+
+  /**
+   * The next {@code times} requests answer {@code status} with a Graph-style error body, {@code
+   * {"error":{"message":…,"type":…,"code":CODE}}}: e.g. 400 with code 4 (throttled) or 190 (token
+   * invalid).
+   */
+  public UserScenario bodyErrors(int times, int status, int code) {
+    this.bodyErrorStatus = requireAtLeast(status, 200, "status");
+    this.bodyErrorCode = code;
+    this.bodyErrorPage = 0;
+    bodyErrorsLeft.set(requireAtLeast(times, 0, "times"));
+    return this;
+  }
+
+  /**
+   * The first {@code times} requests for this page answer {@code status} with the error body of
+   * {@link #bodyErrors}, then the page is served ({@link Integer#MAX_VALUE}: never).
+   */
+  public UserScenario bodyErrorsAtPage(int page, int times, int status, int code) {
+    this.bodyErrorStatus = requireAtLeast(status, 200, "status");
+    this.bodyErrorCode = code;
+    bodyErrorsLeft.set(requireAtLeast(times, 0, "times"));
+    this.bodyErrorPage = requireAtLeast(page, 1, "page");
+    return this;
+  }
+
+  /**
+   * A request budget per window, as a REST API tells it: every answer carries {@code
+   * X-RateLimit-Remaining} and {@code X-RateLimit-Reset} (epoch seconds of the window's end), and a
+   * request beyond the budget answers 403 with {@code X-RateLimit-Remaining: 0}.
+   */
+  public UserScenario requestBudget(int requests, Duration window) {
+    synchronized (this) {
+      this.budget = requireAtLeast(requests, 1, "requests");
+      this.budgetWindow = window;
+      this.windowEndsMillis = 0;
+      this.budgetUsed = 0;
+    }
+    return this;
+  }
+
+  /**
+   * Every answer carries {@code x-app-usage: {"call_count":P,"total_time":…,"total_cputime":…}} (a
+   * Graph-style usage header), P growing by this many per cent per request up to 100.
+   */
+  public UserScenario appUsage(int percentPerRequest) {
+    this.usagePerRequest = requireAtLeast(percentPerRequest, 1, "percentPerRequest");
+    usageRequests.set(0);
     return this;
   }
 
@@ -291,6 +352,43 @@ public final class UserScenario {
                 .computeIfAbsent(stream + " " + page, key -> new AtomicInteger())
                 .getAndIncrement()
             < perPage;
+  }
+
+  /** The error code when this request answers with an error body, else null. */
+  Integer takeBodyError(Integer page) {
+    int at = bodyErrorPage;
+    if ((at == 0 || (page != null && page == at))
+        && bodyErrorsLeft.getAndUpdate(n -> Math.max(0, n - 1)) > 0) {
+      return bodyErrorCode;
+    }
+    return null;
+  }
+
+  int bodyErrorStatus() {
+    return bodyErrorStatus;
+  }
+
+  /**
+   * Counts a request against the budget: the remaining budget and the window's end (epoch seconds),
+   * or null without a budget. A negative remaining means the request is over the budget.
+   */
+  synchronized long[] spendBudget() {
+    if (budget == 0) {
+      return null;
+    }
+    long now = System.currentTimeMillis();
+    if (now >= windowEndsMillis) {
+      windowEndsMillis = now + budgetWindow.toMillis();
+      budgetUsed = 0;
+    }
+    budgetUsed++;
+    return new long[] {budget - budgetUsed, (windowEndsMillis + 999) / 1000};
+  }
+
+  /** The usage percentage this request reports, or -1 without {@link #appUsage}. */
+  int takeUsage() {
+    int step = usagePerRequest;
+    return step == 0 ? -1 : Math.min(100, usageRequests.incrementAndGet() * step);
   }
 
   boolean takeRateLimit() {
