@@ -5,6 +5,7 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.message.InvalidMessageException;
 import io.quarry.notification.EmailRepository;
 import io.quarry.notification.NotificationConfig;
 import io.quarry.notification.WindowedIdempotentRepository;
@@ -77,8 +78,9 @@ public class NotificationEventRoutes extends RouteBuilder {
         .bean(EmailRepository.class, "requeueFailed")
         .log("Resend put ${body} failed emails back in line")
         .otherwise()
+        // No retry makes an unknown type known: dead-lettered at once, as permanent.
         .throwException(
-            IllegalArgumentException.class, "unknown integration event type ${body.type}")
+            InvalidMessageException.class, "unknown integration event type ${body.type}")
         .end();
 
     from("timer:notification-event-ids-expiry?period=60000&delay=60000")
