@@ -114,7 +114,10 @@ public class PageFetcher {
     if (!items.isEmpty()
         && chain.checkOldData()
         && rawItems.allStoredBefore(
-            message.userId(), message.stream(), chain.chainStartedAt(), ids(items))) {
+            message.userId(),
+            message.stream(),
+            chain.chainStartedAt(),
+            ids(message.stream(), stream, items))) {
       chain.stop(StopReason.NO_NEW_DATA, null);
       return;
     }
@@ -145,12 +148,13 @@ public class PageFetcher {
   }
 
   /**
-   * The ids raw_item keeps: storage reads {@code quarry.platform.item-id-field}, whatever the
-   * stream's {@code items.id-path}, so the check for old data must compare those.
+   * The ids raw_item keeps: the item's id at the stream's {@code items.id-path} (else {@code
+   * quarry.platform.item-id-field}), as storage reads it.
    */
-  private List<String> ids(List<JsonNode> items) {
-    String field = properties.platform().itemIdField();
-    return items.stream().map(item -> item.path(field).asText()).toList();
+  private List<String> ids(String name, StreamProperties stream, List<JsonNode> items) {
+    JsonPointer id =
+        idPointers.computeIfAbsent(name, s -> JsonPointer.compile(api(name, stream).itemIdPath()));
+    return items.stream().map(item -> item.at(id).asText()).toList();
   }
 
   /** The stream's API settings, built once (start-up validation has checked them). */

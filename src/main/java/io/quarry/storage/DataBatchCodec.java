@@ -1,18 +1,23 @@
 package io.quarry.storage;
 
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonPointer;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.quarry.bus.Payloads;
 import io.quarry.config.QuarryProperties;
+import io.quarry.config.StreamProperties;
 import io.quarry.message.DataBatch;
 import io.quarry.message.InvalidMessageException;
+import io.quarry.platform.StreamApi;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import org.apache.camel.Header;
 import org.apache.camel.component.springrabbit.SpringRabbitMQConstants;
 import org.springframework.amqp.core.Message;
@@ -41,10 +46,25 @@ public class DataBatchCodec {
 
   private final ObjectMapper json;
   private final QuarryProperties properties;
+  // Per stream: the id of an item, items.id-path over quarry.platform.item-id-field.
+  private final Map<String, JsonPointer> idPointers = new ConcurrentHashMap<>();
 
   public DataBatchCodec(ObjectMapper json, QuarryProperties properties) {
     this.json = json;
     this.properties = properties;
+  }
+
+  /**
+   * Where an item of the stream keeps its id: the stream's {@code items.id-path}, else {@code
+   * /<quarry.platform.item-id-field>}; an unknown stream (refused later) reads the latter.
+   */
+  public JsonPointer idPointer(String stream) {
+    StreamProperties config = stream == null ? null : properties.streams().get(stream);
+    if (config == null) {
+      return JsonPointer.compile(StreamApi.fieldPointer(properties.platform().itemIdField()));
+    }
+    return idPointers.computeIfAbsent(
+        stream, s -> JsonPointer.compile(config.api(properties.platform()).itemIdPath()));
   }
 
   public DataBatch read(
@@ -62,14 +82,16 @@ public class DataBatchCodec {
         batch.userId(),
         batch.runId(),
         batch.pages());
-    String idField = properties.platform().itemIdField();
+    JsonPointer id = idPointer(batch.stream());
     for (DataBatch.PageItems page : batch.pages()) {
       if (page == null || page.page() <= 0 || page.items() == null) {
         throw new InvalidMessageException("data batch has a page without its number or items");
       }
       for (var item : page.items()) {
-        if (item == null || !item.hasNonNull(idField)) {
-          throw new InvalidMessageException("data batch has an item without " + idField);
+        if (item == null || item.at(id).isMissingNode() || item.at(id).isNull()) {
+          throw new InvalidMessageException(
+              "data batch has an item without "
+                  + (id.tail().matches() ? id.getMatchingProperty() : id.toString()));
         }
       }
     }
@@ -188,11 +210,17 @@ public class DataBatchCodec {
           fields.runId = run == null ? null : UUID.fromString(run);
         }
         case "pages" ->
-            fields.pages = value == JsonToken.START_ARRAY ? pages(parser, bytes, keep) : null;
+            fields.pages =
+                value == JsonToken.START_ARRAY
+                    ? pages(parser, bytes, keep, idPointer(fields.stream))
+                    : null;
         case "page" ->
             fields.page = value == JsonToken.VALUE_NUMBER_INT ? parser.getLongValue() : null;
         case "items" ->
-            fields.items = value == JsonToken.START_ARRAY ? items(parser, bytes, keep) : null;
+            fields.items =
+                value == JsonToken.START_ARRAY
+                    ? items(parser, bytes, keep, idPointer(fields.stream))
+                    : null;
         case "earlierItems" -> fields.earlierItems = value != JsonToken.VALUE_FALSE;
         default -> parser.skipChildren();
       }
@@ -202,7 +230,7 @@ public class DataBatchCodec {
     }
   }
 
-  private List<ReceivedBatch.Page> pages(JsonParser parser, byte[] bytes, Keep keep)
+  private List<ReceivedBatch.Page> pages(JsonParser parser, byte[] bytes, Keep keep, JsonPointer id)
       throws IOException {
     List<ReceivedBatch.Page> pages = new ArrayList<>();
     JsonToken token;
@@ -218,7 +246,7 @@ public class DataBatchCodec {
         if ("page".equals(name) && value == JsonToken.VALUE_NUMBER_INT) {
           number = parser.getLongValue();
         } else if ("items".equals(name) && value == JsonToken.START_ARRAY) {
-          items = items(parser, bytes, keep);
+          items = items(parser, bytes, keep, id);
         } else {
           parser.skipChildren();
         }
@@ -228,41 +256,75 @@ public class DataBatchCodec {
     return pages;
   }
 
-  private List<ReceivedBatch.Item> items(JsonParser parser, byte[] bytes, Keep keep)
-      throws IOException {
-    String idField = properties.platform().itemIdField();
+  private List<ReceivedBatch.Item> items(
+      JsonParser parser, byte[] bytes, Keep keep, JsonPointer idPointer) throws IOException {
+    String idField = idPointer.getMatchingProperty();
+    JsonPointer below = idPointer.tail();
+    // the field's name for a top-level id (as the miner's page reader says it), else the pointer
+    String idName = below.matches() ? idField : idPointer.toString();
     List<ReceivedBatch.Item> items = new ArrayList<>();
     JsonToken token;
     while ((token = parser.nextToken()) != JsonToken.END_ARRAY) {
       if (token != JsonToken.START_OBJECT) {
-        throw new InvalidMessageException("data batch has an item without " + idField);
+        throw new InvalidMessageException("data batch has an item without " + idName);
       }
       int start = (int) parser.currentTokenLocation().getByteOffset();
-      boolean usableId = false;
-      String id = null;
+      IdFound id = new IdFound();
       LocalDate day = null;
       while (parser.nextToken() == JsonToken.FIELD_NAME) {
         String name = parser.currentName();
         JsonToken value = parser.nextToken();
         if (idField.equals(name)) {
-          usableId = usableId(parser, value);
-          id = usableId && keep == Keep.ITEMS ? parser.getText() : null;
+          findId(parser, value, below, keep == Keep.ITEMS, id);
         } else if (keep != Keep.NOTHING && "createdAt".equals(name)) {
           day = value == JsonToken.VALUE_STRING ? ItemDays.parse(parser.getText()) : null;
         }
         parser.skipChildren();
       }
-      if (!usableId) {
-        throw new InvalidMessageException("data batch has an item without " + idField);
+      if (!id.usable) {
+        throw new InvalidMessageException("data batch has an item without " + idName);
       }
       String text = null;
       if (keep == Keep.ITEMS) {
         int end = (int) parser.currentLocation().getByteOffset();
         text = new String(bytes, start, end - start, StandardCharsets.UTF_8);
       }
-      items.add(new ReceivedBatch.Item(id, text, day));
+      items.add(new ReceivedBatch.Item(id.text, text, day));
     }
     return items;
+  }
+
+  /** An item's id as the streaming reader finds it. */
+  private static final class IdFound {
+    boolean usable;
+    String text;
+  }
+
+  /**
+   * Reads the id at {@code below} within the value just entered ({@code value}): the value itself
+   * when {@code below} is empty, else the field it names within this object, recursively (a nested
+   * {@code items.id-path} such as {@code /meta/key}). Leaves the parser on the value's last token.
+   */
+  private static void findId(
+      JsonParser parser, JsonToken value, JsonPointer below, boolean keepText, IdFound id)
+      throws IOException {
+    if (below.matches()) {
+      id.usable = usableId(parser, value);
+      id.text = id.usable && keepText ? parser.getText() : null;
+      return;
+    }
+    if (value != JsonToken.START_OBJECT) {
+      return;
+    }
+    String field = below.getMatchingProperty();
+    while (parser.nextToken() == JsonToken.FIELD_NAME) {
+      String name = parser.currentName();
+      JsonToken inner = parser.nextToken();
+      if (field.equals(name)) {
+        findId(parser, inner, below.tail(), keepText, id);
+      }
+      parser.skipChildren();
+    }
   }
 
   /** An id of text that is not blank, or an integer (read without building its string). */

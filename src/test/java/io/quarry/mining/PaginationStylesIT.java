@@ -77,7 +77,7 @@ import org.springframework.test.context.TestPropertySource;
       "quarry.streams.link-header.items.path=",
       "quarry.streams.link-header.auth.prefix=token",
       // the last item's nested id as starting_after, has_more from the body; the stored id is
-      // still the top-level one (quarry.platform.item-id-field)
+      // the nested one too (items.id-path)
       "quarry.streams.last-item.api-path=/users/{userId}/last-item",
       "quarry.streams.last-item.pagination.style=last-item",
       "quarry.streams.last-item.pagination.cursor-parameter=starting_after",
@@ -254,7 +254,7 @@ class PaginationStylesIT extends SimulatedPlatformTest {
 
     tick("last-item");
 
-    // the check for old data compares the ids raw_item keeps, not the stream's nested ones
+    // the check for old data compares the ids raw_item keeps: the stream's nested ones
     await()
         .atMost(Duration.ofSeconds(30))
         .until(() -> "no_new_data".equals(state("last-item", user).get("stop_reason")));
@@ -311,6 +311,8 @@ class PaginationStylesIT extends SimulatedPlatformTest {
                 "select count(*)"
                     + where
                     + " and item_id in (select '"
+                    // raw_item keeps the id at the stream's items.id-path: /ref/key for last-item
+                    + ("last-item".equals(stream) ? "key-" : "")
                     + stream
                     + "-"
                     + externalId

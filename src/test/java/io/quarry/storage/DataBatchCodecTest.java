@@ -279,4 +279,60 @@ class DataBatchCodecTest {
     }
     return items;
   }
+
+  @Test
+  void aStreamWithANestedItemIdIsReadByItsIdPathByEveryReader() throws Exception {
+    var base = TestProperties.posts(3, false, 65536);
+    var posts = base.streams().get("posts");
+    var nested =
+        TestProperties.of(
+            base.platform(),
+            java.util.Map.of(
+                "posts",
+                new io.quarry.config.StreamProperties(
+                    posts.schedule(),
+                    posts.apiPath(),
+                    posts.pageSize(),
+                    posts.pagesPerMessage(),
+                    posts.parser(),
+                    posts.subscribers(),
+                    0,
+                    null,
+                    new io.quarry.config.StreamProperties.Items(null, "/meta/key"),
+                    null,
+                    null,
+                    null)),
+            base.mining());
+    DataBatchCodec reader = new DataBatchCodec(json, nested);
+    // no top-level id at all: the id is only at /meta/key, after a decoy field of the same name
+    var items =
+        List.of(
+            json.readTree(
+                "{\"key\":\"decoy\",\"meta\":{\"other\":{\"key\":\"x\"},\"key\":\"k-1\"},"
+                    + "\"createdAt\":\"2026-12-01T10:00:00Z\"}"),
+            json.readTree("{\"meta\":{\"key\":17},\"createdAt\":\"2026-12-02T10:00:00Z\"}"));
+    byte[] body = reader.write(DataBatch.of("posts", 42, RUN, 1, items)).getBody();
+
+    assertThat(reader.readReceived(body, null).pages().get(0).items())
+        .extracting(ReceivedBatch.Item::id)
+        .containsExactly("k-1", "17");
+    assertThat(reader.readDays(body, null).itemCount()).isEqualTo(2);
+    assertThat(reader.readChecked(body, null).itemCount()).isEqualTo(2);
+    assertThat(reader.read(body, null).items()).hasSize(2);
+    // the platform-wide reader finds no top-level id in these items and refuses the batch
+    assertThatThrownBy(() -> codec.readReceived(body, null))
+        .isInstanceOf(InvalidMessageException.class);
+
+    byte[] missing =
+        reader
+            .write(DataBatch.of("posts", 42, RUN, 1, List.of(json.readTree("{\"meta\":{}}"))))
+            .getBody();
+    for (DataBatchCodec.Keep keep : DataBatchCodec.Keep.values()) {
+      assertThatThrownBy(() -> reader.readReceived(missing, null, keep))
+          .isInstanceOf(InvalidMessageException.class)
+          .hasMessageContaining("/meta/key");
+    }
+    assertThatThrownBy(() -> reader.read(missing, null))
+        .isInstanceOf(InvalidMessageException.class);
+  }
 }
