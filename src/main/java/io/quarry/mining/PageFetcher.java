@@ -70,21 +70,14 @@ public class PageFetcher {
     StreamProperties stream = properties.streams().get(message.stream());
     Page page;
     try {
-      // a stream without API settings of its own speaks the platform-wide contract
+      // a stream without API settings of its own gets the platform-wide contract as its settings
       page =
-          stream.customisesApi()
-              ? platform.fetch(
-                  api(message.stream(), stream),
-                  chain.externalId(),
-                  chain.token(),
-                  message.limit(),
-                  chain.marker())
-              : platform.fetch(
-                  stream.apiPath(),
-                  chain.externalId(),
-                  chain.token(),
-                  message.limit(),
-                  chain.marker());
+          platform.fetch(
+              api(message.stream(), stream),
+              chain.externalId(),
+              chain.token(),
+              message.limit(),
+              chain.marker());
     } catch (RateLimitedException e) {
       log.info(
           "Platform rate-limits user {} ({}): continuing in {}",
@@ -128,9 +121,7 @@ public class PageFetcher {
     itemCounters
         .computeIfAbsent(message.stream(), s -> metrics.counter("quarry.mining.items", "stream", s))
         .increment(items.size());
-    boolean counted =
-        stream.customisesApi()
-            && api(message.stream(), stream).pagination().style().countsPosition();
+    boolean counted = api(message.stream(), stream).pagination().style().countsPosition();
     chain.pageFetched(
         items.size(),
         page.nextMarker(),
@@ -138,13 +129,13 @@ public class PageFetcher {
         mining.maxPagesPerRun(),
         counted,
         counted && !items.isEmpty() ? lastId(message.stream(), stream, items) : null);
-    if (page.waitBeforeNext() != null) chain.delayBy(page.waitBeforeNext()); // budget spent
+    if (page.waitBeforeNext() != null) { // the API's rate-limit budget is spent
+      chain.delayBy(page.waitBeforeNext());
+    }
   }
 
   private String lastId(String name, StreamProperties stream, List<JsonNode> items) {
-    JsonPointer id =
-        idPointers.computeIfAbsent(name, s -> JsonPointer.compile(api(name, stream).itemIdPath()));
-    return items.get(items.size() - 1).at(id).asText();
+    return items.get(items.size() - 1).at(idPointer(name, stream)).asText();
   }
 
   /**
@@ -152,9 +143,13 @@ public class PageFetcher {
    * quarry.platform.item-id-field}), as storage reads it.
    */
   private List<String> ids(String name, StreamProperties stream, List<JsonNode> items) {
-    JsonPointer id =
-        idPointers.computeIfAbsent(name, s -> JsonPointer.compile(api(name, stream).itemIdPath()));
+    JsonPointer id = idPointer(name, stream);
     return items.stream().map(item -> item.at(id).asText()).toList();
+  }
+
+  private JsonPointer idPointer(String name, StreamProperties stream) {
+    return idPointers.computeIfAbsent(
+        name, s -> JsonPointer.compile(api(name, stream).itemIdPath()));
   }
 
   /** The stream's API settings, built once (start-up validation has checked them). */

@@ -38,6 +38,7 @@ import io.quarry.mining.PageFetcher;
 import io.quarry.platform.Page;
 import io.quarry.platform.PlatformClient;
 import io.quarry.platform.RateLimitedException;
+import io.quarry.platform.StreamApi;
 import io.quarry.platform.TransientPlatformException;
 import io.quarry.platform.UnauthorizedException;
 import io.quarry.platform.UnexpectedStatusException;
@@ -196,7 +197,7 @@ class MinerRoutesTest {
   }
 
   private void page(int n, Page page) {
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), marker(n)))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), marker(n)))
         .thenReturn(page);
   }
 
@@ -305,7 +306,7 @@ class MinerRoutesTest {
   void aRateLimitPublishesThePagesFetchedThenQueuesTheDelayedContinuation() throws Exception {
     start(5, false);
     page(1, new Page(items("p1", 2), "m2", true, 100));
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), eq("m2")))
         .thenThrow(new RateLimitedException(Duration.ofSeconds(2)));
     mine(first(), false);
 
@@ -322,7 +323,7 @@ class MinerRoutesTest {
   void aStopAfterSomePagesPublishesThosePages() throws Exception {
     start(5, false);
     page(1, new Page(items("p1", 2), "m2", true, 100));
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), eq("m2")))
         .thenThrow(new UnauthorizedException(401));
     mine(first(), false);
 
@@ -345,7 +346,7 @@ class MinerRoutesTest {
       template.sendBody("direct:consume", codec.write(first()).getBody());
     }
 
-    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(platform, never()).fetch(any(StreamApi.class), anyString(), any(), anyInt(), any());
     verify(states, times(2)).finish(any(), eq(StopReason.TOKEN_UNDECRYPTABLE), anyString());
     assertThat(sentTo).isEmpty();
     assertThat(deadLettered).isEmpty();
@@ -390,11 +391,11 @@ class MinerRoutesTest {
     Mockito.doThrow(new TransientPlatformException("503"))
         .doReturn(new Page(items("p1", 2), "m2", true, 100))
         .when(platform)
-        .fetch(anyString(), anyString(), anyString(), anyInt(), isNull());
+        .fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), isNull());
     Mockito.doThrow(new TransientPlatformException("503"))
         .doReturn(new Page(items("p2", 2), null, false, 100))
         .when(platform)
-        .fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2"));
+        .fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), eq("m2"));
     mine(first(), false);
 
     assertThat(deadLettered).isEmpty();
@@ -413,7 +414,7 @@ class MinerRoutesTest {
     mockOf(DATA_TOPIC).reset();
     when(states.take(anyLong(), anyString(), any())).thenReturn(false);
     mine(first(), false);
-    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(platform, never()).fetch(any(StreamApi.class), anyString(), any(), anyInt(), any());
     verify(states, never()).finish(any(), any(), any());
     verify(states, never()).progress(any(), any());
     assertThat(mockOf(DATA_TOPIC).getReceivedCounter()).isZero();
@@ -436,7 +437,7 @@ class MinerRoutesTest {
         .thenReturn(Optional.of(chain(takenOverBy, 0, new byte[] {1}, true)));
     template.sendBody("direct:consume", codec.write(first().continueAt("m6", 0, 5, 10)).getBody());
 
-    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(platform, never()).fetch(any(StreamApi.class), anyString(), any(), anyInt(), any());
     verify(states, never()).progress(any(), any());
     verify(states, never()).finish(any(), any(), any());
     verify(states, never()).take(anyLong(), anyString(), any());
@@ -476,7 +477,7 @@ class MinerRoutesTest {
   void aRetryAfterLongerThanTheLongestDelayQueueWaitsThereWithTheTimeItMayGoOn() throws Exception {
     start(5, false);
     page(1, new Page(items("p1", 2), "m2", true, 100));
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), eq("m2")))
         .thenThrow(new RateLimitedException(Duration.ofMinutes(12)));
     long before = System.currentTimeMillis();
     mine(first(), false);
@@ -492,7 +493,7 @@ class MinerRoutesTest {
   void aRetryAfterWithinTheDelayQueuesNeedsNoTime() throws Exception {
     start(5, false);
     page(1, new Page(items("p1", 2), "m2", true, 100));
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), eq("m2")))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), eq("m2")))
         .thenThrow(new RateLimitedException(Duration.ofSeconds(300)));
     mine(first(), false);
 
@@ -514,7 +515,8 @@ class MinerRoutesTest {
     assertThat(again.getValue().getMessageProperties().getHeaders())
         .containsEntry(ChainLoader.NOT_BEFORE, notBefore);
     assertThat(codec.read(again.getValue().getBody(), null)).isEqualTo(first());
-    verify(platform, never()).fetch(anyString(), anyString(), anyString(), anyInt(), any());
+    verify(platform, never())
+        .fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), any());
     verify(states, never()).finish(any(), any(), any());
     verify(states, never()).progress(any(), any());
   }
@@ -542,7 +544,8 @@ class MinerRoutesTest {
       pages(1);
       mine(first(), false, Map.of(ChainLoader.NOT_BEFORE, notBefore));
     }
-    verify(platform, times(4)).fetch(anyString(), anyString(), anyString(), anyInt(), isNull());
+    verify(platform, times(4))
+        .fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), isNull());
     assertThat(delayed()).isEmpty();
   }
 
@@ -553,7 +556,7 @@ class MinerRoutesTest {
     template.sendBody("direct:consume", codec.write(first()).getBody());
 
     verify(states).finish(any(), eq(StopReason.NO_TOKEN), any());
-    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(platform, never()).fetch(any(StreamApi.class), anyString(), any(), anyInt(), any());
     assertThat(sentTo).isEmpty();
   }
 
@@ -576,19 +579,20 @@ class MinerRoutesTest {
         .isEqualTo(NAMES.miningQueue("posts"));
     assertThat(dead.getProperty(Exchange.EXCEPTION_CAUGHT, Exception.class))
         .hasMessageContaining("unsupported mining message version");
-    verify(platform, never()).fetch(anyString(), anyString(), any(), anyInt(), any());
+    verify(platform, never()).fetch(any(StreamApi.class), anyString(), any(), anyInt(), any());
   }
 
   @Test
   void aTransientFailureIsRedeliveredThenDeadLetteredAsTransientPublishingNothing()
       throws Exception {
     start(TestProperties.posts(5, false, 65536));
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), any()))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), any()))
         .thenThrow(new TransientPlatformException("GET /users/7/posts answered 503"));
     mine(first(), false);
 
     // the first try and one redelivery
-    verify(platform, times(2)).fetch(anyString(), anyString(), anyString(), anyInt(), any());
+    verify(platform, times(2))
+        .fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), any());
     assertThat(deadLettered).hasSize(1);
     assertThat(deadLettered.get(0).getProperty(DeadLetterHeaders.TRANSIENT_PROPERTY))
         .isEqualTo(true);
@@ -599,12 +603,13 @@ class MinerRoutesTest {
   @Test
   void anUnexpectedApiStatusIsDeadLetteredAtOnceAsPermanent() throws Exception {
     start(TestProperties.posts(5, false, 65536));
-    when(platform.fetch(anyString(), anyString(), anyString(), anyInt(), any()))
+    when(platform.fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), any()))
         .thenThrow(new UnexpectedStatusException("GET /users/7/posts", 404));
     mine(first(), false);
 
     // no redelivery: another try gets another 404
-    verify(platform, times(1)).fetch(anyString(), anyString(), anyString(), anyInt(), any());
+    verify(platform, times(1))
+        .fetch(any(StreamApi.class), anyString(), anyString(), anyInt(), any());
     assertThat(deadLettered).hasSize(1);
     assertThat(deadLettered.get(0).getProperty(DeadLetterHeaders.TRANSIENT_PROPERTY))
         .isEqualTo(false);
