@@ -56,6 +56,15 @@ public record StreamApi(
     rateLimit = rateLimit == null ? RateLimit.NONE : rateLimit;
   }
 
+  /**
+   * The API path's hash: equal settings have equal paths, and the client looks its page reader up
+   * by these settings on every page, where the generated hash would walk every rule and signal.
+   */
+  @Override
+  public int hashCode() {
+    return apiPath.hashCode();
+  }
+
   /** The pointer to a field of an item, escaped as RFC 6901 asks ({@code a/b} is {@code /a~1b}). */
   public static String fieldPointer(String field) {
     return "/" + field.replace("~", "~0").replace("/", "~1");
