@@ -31,7 +31,17 @@ import org.springframework.stereotype.Component;
 public class PageFetcher {
 
   private static final Logger log = LoggerFactory.getLogger(PageFetcher.class);
-  private static final String REDELIVERY_HEADERS = "CamelRedeliver*";
+
+  /**
+   * The headers in which Camel counts a page's redeliveries, removed by name: a pattern would be
+   * matched, as a wildcard and then as a regular expression, against every header on every page.
+   */
+  private static final List<String> REDELIVERY_HEADERS =
+      List.of(
+          Exchange.REDELIVERED,
+          Exchange.REDELIVERY_COUNTER,
+          Exchange.REDELIVERY_MAX_COUNTER,
+          Exchange.REDELIVERY_DELAY);
 
   private final MiningStateRepository states;
   private final RawItemRepository rawItems;
@@ -102,7 +112,9 @@ public class PageFetcher {
     }
     // The in-route redeliveries are a budget per page: Camel counts them on the exchange, which
     // lives for the whole message, so a page that needed retries must not spend the next page's.
-    exchange.getIn().removeHeaders(REDELIVERY_HEADERS);
+    for (String header : REDELIVERY_HEADERS) {
+      exchange.getIn().removeHeader(header);
+    }
     List<JsonNode> items = page.items();
     if (!items.isEmpty()
         && chain.checkOldData()
