@@ -24,12 +24,18 @@ public class JobExecutionRepository {
       String triggerSource,
       String triggeredBy) {}
 
-  /** Who ran it and why. */
-  public record Trigger(String source, String triggeredBy) {
-    public static final Trigger SCHEDULE = new Trigger("schedule", null);
+  /**
+   * Who ran it and why; {@code retryOf} is the execution an admin retried with this run, or null.
+   */
+  public record Trigger(String source, String triggeredBy, Long retryOf) {
+    public static final Trigger SCHEDULE = new Trigger("schedule", null, null);
 
     public static Trigger manual(String user) {
-      return new Trigger("manual", user);
+      return new Trigger("manual", user, null);
+    }
+
+    public static Trigger retry(String user, long retryOf) {
+      return new Trigger("manual", user, retryOf);
     }
   }
 
@@ -39,9 +45,56 @@ public class JobExecutionRepository {
     this.jdbc = jdbc;
   }
 
-  public long recordSucceeded(
+  /**
+   * Records a run whose event is queued: it stays {@code running} until the event's handler records
+   * what it did ({@link #recordEffect}).
+   */
+  public long recordQueued(
       String job, String instance, Instant firedAt, Instant startedAt, Trigger trigger) {
-    return insert(job, instance, firedAt, startedAt, trigger, "succeeded", null, null);
+    return insert(job, instance, firedAt, startedAt, trigger, "running", null, null);
+  }
+
+  /**
+   * Closes a running execution with what its event's handler did, e.g. {@code 2,503 mails deleted}.
+   * False when there is no such running execution (unknown id, or already closed: a redelivered
+   * event does not overwrite the first account).
+   */
+  public boolean recordEffect(long executionId, long count, String what) {
+    String effect = effect(count, what);
+    return jdbc.sql(
+                """
+                update job_execution set outcome = 'succeeded', finished_at = now(),
+                       effect_count = :count, effect = :effect
+                 where id = :id and outcome = 'running'
+                """)
+            .param("id", executionId)
+            .param("count", count)
+            .param("effect", effect)
+            .update()
+        == 1;
+  }
+
+  /**
+   * {@code 2,503 mails deleted} from 2503 and {@code mail(s) deleted}; {@code (s)} is dropped for
+   * one.
+   */
+  public static String effect(long count, String what) {
+    return String.format(java.util.Locale.ROOT, "%,d ", count)
+        + what.replace("(s)", count == 1 ? "" : "s");
+  }
+
+  /** Failed runs since {@code since} by job name (the figure behind the failed-runs gauge). */
+  public java.util.Map<String, Long> failuresSince(Instant since) {
+    java.util.Map<String, Long> failures = new java.util.HashMap<>();
+    jdbc.sql(
+            """
+            select job_name, count(*) from job_execution
+             where outcome = 'failed' and started_at >= :since group by job_name
+            """)
+        .param("since", Timestamp.from(since))
+        .query((rs, n) -> failures.put(rs.getString(1), rs.getLong(2)))
+        .list();
+    return failures;
   }
 
   public long recordFailed(
@@ -76,9 +129,11 @@ public class JobExecutionRepository {
     return jdbc.sql(
             """
             insert into job_execution (job_name, instance_id, fired_at, started_at, finished_at,
-                                       outcome, error_message, stack_trace, trigger_source, triggered_by)
-            values (:job, :instance, :firedAt, :startedAt, now(), :outcome, :error, :stackTrace,
-                    :source, :triggeredBy)
+                                       outcome, error_message, stack_trace, trigger_source,
+                                       triggered_by, retry_of)
+            values (:job, :instance, :firedAt, :startedAt,
+                    case when :outcome = 'running' then null else now() end, :outcome, :error,
+                    :stackTrace, :source, :triggeredBy, :retryOf)
             returning id
             """)
         .param("job", job)
@@ -90,6 +145,7 @@ public class JobExecutionRepository {
         .param("stackTrace", stackTrace)
         .param("source", trigger.source())
         .param("triggeredBy", trigger.triggeredBy())
+        .param("retryOf", trigger.retryOf())
         .query(Long.class)
         .single();
   }

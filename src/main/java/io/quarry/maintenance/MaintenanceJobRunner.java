@@ -21,8 +21,9 @@ import org.springframework.transaction.support.TransactionTemplate;
 
 /**
  * Runs a maintenance job: writes its execution record and its integration event in one transaction
- * (the transactional outbox), so either both exist or neither. A failed run is then recorded on its
- * own, with the error and stack trace, for the audit trail.
+ * (the transactional outbox), so either both exist or neither. The record stays {@code running}
+ * until the event's handler records what the run did (NotificationEventRoutes). A failed run is
+ * then recorded on its own, with the error and stack trace, for the audit trail.
  */
 @Component
 public class MaintenanceJobRunner {
@@ -31,6 +32,9 @@ public class MaintenanceJobRunner {
   public static final String TRIGGER_SOURCE = "quarry.triggerSource";
 
   public static final String TRIGGERED_BY = "quarry.triggeredBy";
+
+  /** Job data key of a retry: the id of the execution it retries. */
+  public static final String RETRY_OF = "quarry.retryOf";
 
   private static final Logger log = LoggerFactory.getLogger(MaintenanceJobRunner.class);
 
@@ -81,17 +85,19 @@ public class MaintenanceJobRunner {
           transaction.execute(
               status -> {
                 long executionId =
-                    executions.recordSucceeded(job.name(), instance, fired, started, trigger);
+                    executions.recordQueued(job.name(), instance, fired, started, trigger);
                 outbox.append(
                     event(job, executionId, fired, instance, trigger), job.properties().priority());
                 return executionId;
               });
       record(job, "succeeded", started);
       log.info(
-          "{} ran ({}), event {} queued",
+          "{} ran ({}{}), event {} queued for execution {}",
           job.name(),
           trigger.source(),
-          job.properties().eventType());
+          trigger.retryOf() == null ? "" : ", retry of execution " + trigger.retryOf(),
+          job.properties().eventType(),
+          id);
       return id;
     } catch (RuntimeException e) {
       long id = executions.recordFailed(job.name(), instance, fired, started, trigger, e);
@@ -119,7 +125,16 @@ public class MaintenanceJobRunner {
 
   private static Trigger triggerOf(Map<String, Object> jobData) {
     if (jobData != null && "manual".equals(jobData.get(TRIGGER_SOURCE))) {
-      return Trigger.manual(String.valueOf(jobData.get(TRIGGERED_BY)));
+      String user = String.valueOf(jobData.get(TRIGGERED_BY));
+      Object retryOf = jobData.get(RETRY_OF);
+      if (retryOf != null) {
+        try {
+          return Trigger.retry(user, Long.parseLong(String.valueOf(retryOf)));
+        } catch (NumberFormatException e) {
+          log.warn("Ignoring retry of unreadable execution id {}", retryOf);
+        }
+      }
+      return Trigger.manual(user);
     }
     return Trigger.SCHEDULE;
   }

@@ -68,7 +68,7 @@ class MaintenanceJobRoutesTest extends CamelTestSupport {
             new QuarryProperties(
                 "qa", null, null, null, null, Map.of(), null, configured, null, null, null, null));
     when(scheduler.getSchedulerInstanceId()).thenReturn("node-1");
-    when(executions.recordSucceeded(any(), any(), any(), any(), any())).thenReturn(41L);
+    when(executions.recordQueued(any(), any(), any(), any(), any())).thenReturn(41L);
     context
         .getRegistry()
         .bind(
@@ -141,7 +141,7 @@ class MaintenanceJobRoutesTest extends CamelTestSupport {
 
     assertThat(id).isEqualTo(41L);
     verify(executions)
-        .recordSucceeded("CleanUpSentEmailJob", "node-1", fired.toInstant(), NOW, Trigger.SCHEDULE);
+        .recordQueued("CleanUpSentEmailJob", "node-1", fired.toInstant(), NOW, Trigger.SCHEDULE);
     ArgumentCaptor<IntegrationEvent> event = ArgumentCaptor.forClass(IntegrationEvent.class);
     verify(outbox).append(event.capture(), eq(5));
     assertThat(event.getValue().type()).isEqualTo("CleanUpSentEmailIntegrationEvent");
@@ -172,9 +172,37 @@ class MaintenanceJobRoutesTest extends CamelTestSupport {
                 "admin")));
 
     verify(executions)
-        .recordSucceeded(
+        .recordQueued(
             eq("ResendErrorEmailJob"), eq("node-1"), eq(NOW), eq(NOW), eq(Trigger.manual("admin")));
     verify(outbox).append(any(), eq(10));
+  }
+
+  @Test
+  void aRetryRecordsTheRunItRetries() throws Exception {
+    startWithoutQuartzTriggers();
+
+    template.sendBodyAndHeaders(
+        MaintenanceJobRoutes.WORKER,
+        null,
+        Map.of(
+            MaintenanceJobRoutes.JOB_HEADER,
+            "CleanUpSentEmailJob",
+            "mergedJobDataMap",
+            Map.of(
+                MaintenanceJobRunner.TRIGGER_SOURCE,
+                "manual",
+                MaintenanceJobRunner.TRIGGERED_BY,
+                "admin",
+                MaintenanceJobRunner.RETRY_OF,
+                "17")));
+
+    verify(executions)
+        .recordQueued(
+            eq("CleanUpSentEmailJob"),
+            eq("node-1"),
+            eq(NOW),
+            eq(NOW),
+            eq(Trigger.retry("admin", 17L)));
   }
 
   @Test

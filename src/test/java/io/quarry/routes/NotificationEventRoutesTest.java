@@ -14,6 +14,7 @@ import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.flow.FlowEndpoints;
+import io.quarry.maintenance.JobExecutionRepository;
 import io.quarry.notification.EmailRepository;
 import io.quarry.notification.NotificationConfig;
 import io.quarry.notification.WindowedIdempotentRepository;
@@ -42,6 +43,7 @@ import org.junit.jupiter.api.Test;
 class NotificationEventRoutesTest extends CamelTestSupport {
 
   private final EmailRepository emails = mock(EmailRepository.class);
+  private final JobExecutionRepository executions = mock(JobExecutionRepository.class);
   private final MemoryIdempotentRepository eventIds = new MemoryIdempotentRepository();
   private final WindowedIdempotentRepository windowedIds = mock(WindowedIdempotentRepository.class);
   private final SimpleMeterRegistry metrics = new SimpleMeterRegistry();
@@ -55,6 +57,7 @@ class NotificationEventRoutesTest extends CamelTestSupport {
   @Override
   protected RoutesBuilder[] createRouteBuilders() {
     context.getRegistry().bind("emailRepository", emails);
+    context.getRegistry().bind("jobExecutionRepository", executions);
     // what application.yaml gives camel-jackson (auto-discover-object-mapper): Spring's
     // ObjectMapper, which reads java.time
     context.getRegistry().bind("objectMapper", new ObjectMapper().findAndRegisterModules());
@@ -105,6 +108,36 @@ class NotificationEventRoutesTest extends CamelTestSupport {
 
     verify(emails).deleteSentOlderThan(Duration.ofDays(30), 1000);
     assertThat(deadLettered).isEmpty();
+  }
+
+  @Test
+  void theEffectOfAnEventClosesTheJobExecutionThatQueuedIt() throws Exception {
+    start();
+    when(emails.deleteSentOlderThan(Duration.ofDays(30), 1000)).thenReturn(2503);
+    when(emails.requeueFailed(5)).thenReturn(8);
+
+    template.sendBody(
+        "direct:events", event(UUID.randomUUID(), "CleanUpSentEmailIntegrationEvent", 41));
+    template.sendBody(
+        "direct:events", event(UUID.randomUUID(), "ResendErrorEmailIntegrationEvent", 42));
+
+    verify(executions).recordEffect(41L, 2503L, "mail(s) deleted");
+    verify(executions).recordEffect(42L, 8L, "mail(s) re-queued");
+    assertThat(JobExecutionRepository.effect(2503, "mail(s) deleted"))
+        .isEqualTo("2,503 mails deleted");
+    assertThat(JobExecutionRepository.effect(1, "mail(s) re-queued")).isEqualTo("1 mail re-queued");
+    assertThat(deadLettered).isEmpty();
+  }
+
+  @Test
+  void anEventWithoutAnExecutionIdRecordsNoEffect() throws Exception {
+    start();
+
+    template.sendBody(
+        "direct:events", event(UUID.randomUUID(), "ResendErrorEmailIntegrationEvent"));
+
+    verify(emails).requeueFailed(5);
+    verifyNoInteractions(executions);
   }
 
   @Test
@@ -179,11 +212,17 @@ class NotificationEventRoutesTest extends CamelTestSupport {
   }
 
   private static byte[] event(UUID id, String type) {
+    return event(id, type, null);
+  }
+
+  private static byte[] event(UUID id, String type, Integer executionId) {
     return ("{\"id\":\""
             + id
             + "\",\"type\":\""
             + type
-            + "\",\"occurredAt\":\"2026-12-06T00:00:00Z\",\"payload\":{\"job\":\"x\"}}")
+            + "\",\"occurredAt\":\"2026-12-06T00:00:00Z\",\"payload\":{\"job\":\"x\""
+            + (executionId == null ? "" : ",\"executionId\":" + executionId)
+            + "}}")
         .getBytes(StandardCharsets.UTF_8);
   }
 }

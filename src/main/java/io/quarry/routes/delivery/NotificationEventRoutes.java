@@ -5,6 +5,7 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.Endpoints;
 import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
+import io.quarry.maintenance.JobExecutionRepository;
 import io.quarry.message.InvalidMessageException;
 import io.quarry.notification.EmailRepository;
 import io.quarry.notification.NotificationConfig;
@@ -21,12 +22,20 @@ import org.springframework.stereotype.Component;
  * The notification side of the integration events: each event id is handled once within the
  * duplicate window (shared by all instances); the cleanup event deletes sent mail past retention,
  * the resend event puts failed mail with attempts left back in line for the sender. An event that
- * cannot be read, or has an unknown type, is dead-lettered with the reason (BusErrorHandling).
+ * cannot be read, or has an unknown type, is dead-lettered with the reason (BusErrorHandling). What
+ * the event did ("8 mails re-queued") closes the job execution that queued it (the event's {@code
+ * executionId}), so the run's history line shows its effect, not only that it was queued.
  */
 @Component
 public class NotificationEventRoutes extends RouteBuilder {
 
   public static final String HANDLE = "direct:notification-event";
+
+  /** The job execution that queued the event (its payload's {@code executionId}), if any. */
+  static final String EXECUTION_ID = "quarryExecutionId";
+
+  /** What the handled event did, counted in the body: {@code mail(s) deleted}. */
+  static final String EFFECT = "quarryEffect";
 
   private final Endpoints endpoints;
   private final BusNames names;
@@ -67,20 +76,32 @@ public class NotificationEventRoutes extends RouteBuilder {
         .log(LoggingLevel.INFO, "Dropped duplicate event ${body.id} (${body.type})")
         .stop()
         .end()
+        .setHeader(EXECUTION_ID, simple("${body.payload[executionId]}"))
         .choice()
         .when(simple("${body.type} == 'CleanUpSentEmailIntegrationEvent'"))
         .setBody(constant(notification.sentRetention()))
         .setHeader("batchSize", constant(notification.cleanupBatchSize()))
         .bean(EmailRepository.class, "deleteSentOlderThan(${body}, ${header.batchSize})")
-        .log("Cleanup deleted ${body} sent emails")
+        .id("clean-up-sent-email")
+        .setHeader(EFFECT, constant("mail(s) deleted"))
+        .log("Cleanup deleted ${body} sent emails (execution ${header.quarryExecutionId})")
         .when(simple("${body.type} == 'ResendErrorEmailIntegrationEvent'"))
         .setBody(constant(notification.maxAttempts()))
         .bean(EmailRepository.class, "requeueFailed")
-        .log("Resend put ${body} failed emails back in line")
+        .id("resend-error-email")
+        .setHeader(EFFECT, constant("mail(s) re-queued"))
+        .log(
+            "Resend put ${body} failed emails back in line (execution ${header.quarryExecutionId})")
         .otherwise()
         // No retry makes an unknown type known: dead-lettered at once, as permanent.
         .throwException(
             InvalidMessageException.class, "unknown integration event type ${body.type}")
+        .end()
+        .filter(header(EXECUTION_ID).regex("[0-9]{1,18}"))
+        .bean(
+            JobExecutionRepository.class,
+            "recordEffect(${header.quarryExecutionId}, ${body}, ${header.quarryEffect})")
+        .id("record-job-effect")
         .end();
 
     from("timer:notification-event-ids-expiry?period=60000&delay=60000")
