@@ -1,5 +1,6 @@
 package io.quarry.dashboard;
 
+import io.quarry.maintenance.JobExecutionRepository;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -7,6 +8,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
@@ -21,7 +23,12 @@ import org.springframework.stereotype.Repository;
 @Repository
 public class DashboardRepository {
 
-  /** One line of the history: a maintenance job execution or a stream scheduler tick. */
+  /**
+   * One line of the history: a maintenance job execution or a stream scheduler tick. {@code source}
+   * is {@code schedule} or {@code manual} (then {@code triggeredBy} names the admin), {@code
+   * instance} the Quarry instance that ran it, {@code effect} what the run did ("8 mails
+   * re-queued", "20 users queued, 2 skipped"), {@code retryOf} the execution it retried.
+   */
   public record HistoryEntry(
       String kind,
       String name,
@@ -33,7 +40,41 @@ public class DashboardRepository {
       String source,
       String triggeredBy,
       Integer usersScheduled,
-      Integer usersSkipped) {}
+      Integer usersSkipped,
+      String instance,
+      String effect,
+      Long retryOf) {
+
+    HistoryEntry manual(String actor) {
+      return new HistoryEntry(
+          kind,
+          name,
+          id,
+          startedAt,
+          finishedAt,
+          outcome,
+          error,
+          "manual",
+          actor,
+          usersScheduled,
+          usersSkipped,
+          instance,
+          effect,
+          retryOf);
+    }
+  }
+
+  /** A run under way now, on which instance, since when. */
+  public record RunningRun(
+      String kind,
+      String name,
+      String id,
+      Instant startedAt,
+      String instance,
+      String source,
+      String triggeredBy,
+      Instant heartbeatAt,
+      Integer usersPublished) {}
 
   /** Which history lines to show; null fields do not filter. */
   public record HistoryFilter(
@@ -112,7 +153,8 @@ public class DashboardRepository {
               """
               select 'job' as kind, job_name as name, id::text as id, started_at, finished_at,
                      outcome, left(error_message, 500) as error, trigger_source as source,
-                     triggered_by, null::integer as users_scheduled, null::integer as users_skipped
+                     triggered_by, null::integer as users_scheduled, null::integer as users_skipped,
+                     instance_id as instance, effect, retry_of
                 from job_execution""",
               "job_name = :jobName",
               "jobName",
@@ -127,7 +169,8 @@ public class DashboardRepository {
               """
               select 'stream' as kind, stream || '-scheduler' as name, run_id::text as id,
                      started_at, finished_at, outcome, left(error, 500) as error,
-                     'schedule' as source, null as triggered_by, users_scheduled, users_skipped
+                     'schedule' as source, null as triggered_by, users_scheduled, users_skipped,
+                     instance, null as effect, null::bigint as retry_of
                 from scheduler_run""",
               "stream = :streamName",
               "streamName",
@@ -156,7 +199,59 @@ public class DashboardRepository {
       HistoryEntry last = rows.get(limit - 1);
       next = new Cursor(last.startedAt(), last.id()).toString();
     }
-    return new HistoryPage(List.copyOf(rows), next);
+    return new HistoryPage(List.copyOf(ManualTicks.attribute(rows, this::streamTriggers)), next);
+  }
+
+  /** The admins' "run now" of the given schedulers between two instants (job_action). */
+  private List<ManualTicks.Action> streamTriggers(
+      List<String> schedulers, Instant from, Instant to) {
+    return jdbc.sql(
+            """
+            select job_name, actor, acted_at from job_action
+             where action = 'trigger' and job_name in (:names)
+               and acted_at between :from and :to
+             order by acted_at
+            """)
+        .param("names", schedulers)
+        .param("from", Timestamp.from(from))
+        .param("to", Timestamp.from(to))
+        .query(
+            (rs, n) ->
+                new ManualTicks.Action(rs.getString(1), rs.getString(2), instant(rs, "acted_at")))
+        .list();
+  }
+
+  /** Job executions waiting for their event's effect and stream ticks under way, oldest first. */
+  public List<RunningRun> running(int limit) {
+    return jdbc.sql(
+            """
+            select * from (
+              (select 'job' as kind, job_name as name, id::text as id, started_at,
+                      instance_id as instance, trigger_source as source, triggered_by,
+                      null::timestamptz as heartbeat_at, null::integer as users_published
+                 from job_execution where outcome = 'running'
+                order by started_at limit :limit)
+              union all
+              (select 'stream', stream || '-scheduler', run_id::text, started_at, instance,
+                      'schedule', null, heartbeat_at, users_published
+                 from scheduler_run where outcome = 'running'
+                order by started_at limit :limit)
+            ) running order by started_at, id limit :limit
+            """)
+        .param("limit", limit)
+        .query(
+            (rs, n) ->
+                new RunningRun(
+                    rs.getString("kind"),
+                    rs.getString("name"),
+                    rs.getString("id"),
+                    instant(rs, "started_at"),
+                    rs.getString("instance"),
+                    rs.getString("source"),
+                    rs.getString("triggered_by"),
+                    instant(rs, "heartbeat_at"),
+                    (Integer) rs.getObject("users_published")))
+        .list();
   }
 
   /** PostgreSQL's plan for a history page (the tests check it walks the indexes). */
@@ -210,18 +305,31 @@ public class DashboardRepository {
   }
 
   private static HistoryEntry historyEntry(ResultSet rs, int row) throws SQLException {
+    String kind = rs.getString("kind");
+    String outcome = rs.getString("outcome");
+    Integer scheduled = (Integer) rs.getObject("users_scheduled");
+    Integer skipped = (Integer) rs.getObject("users_skipped");
+    String effect = rs.getString("effect");
+    if (kind.equals("stream") && outcome.equals("succeeded")) {
+      effect =
+          JobExecutionRepository.effect(scheduled, "user(s) queued")
+              + (skipped > 0 ? ", " + String.format(Locale.ROOT, "%,d", skipped) + " skipped" : "");
+    }
     return new HistoryEntry(
-        rs.getString("kind"),
+        kind,
         rs.getString("name"),
         rs.getString("id"),
         instant(rs, "started_at"),
         instant(rs, "finished_at"),
-        rs.getString("outcome"),
+        outcome,
         rs.getString("error"),
         rs.getString("source"),
         rs.getString("triggered_by"),
-        (Integer) rs.getObject("users_scheduled"),
-        (Integer) rs.getObject("users_skipped"));
+        scheduled,
+        skipped,
+        rs.getString("instance"),
+        effect,
+        (Long) rs.getObject("retry_of"));
   }
 
   /** The error and stack trace of one execution ({@code job}) or tick ({@code stream}). */

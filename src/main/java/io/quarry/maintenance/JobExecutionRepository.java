@@ -83,20 +83,6 @@ public class JobExecutionRepository {
         + what.replace("(s)", count == 1 ? "" : "s");
   }
 
-  /** Failed runs since {@code since} by job name (the figure behind the failed-runs gauge). */
-  public java.util.Map<String, Long> failuresSince(Instant since) {
-    java.util.Map<String, Long> failures = new java.util.HashMap<>();
-    jdbc.sql(
-            """
-            select job_name, count(*) from job_execution
-             where outcome = 'failed' and started_at >= :since group by job_name
-            """)
-        .param("since", Timestamp.from(since))
-        .query((rs, n) -> failures.put(rs.getString(1), rs.getLong(2)))
-        .list();
-    return failures;
-  }
-
   public long recordFailed(
       String job,
       String instance,
@@ -156,6 +142,19 @@ public class JobExecutionRepository {
         .param("action", action)
         .param("actor", actor)
         .update();
+  }
+
+  /** One execution by its id. */
+  public Optional<JobExecution> byId(long id) {
+    return jdbc.sql(
+            """
+            select id, job_name, instance_id, fired_at, started_at, finished_at, outcome,
+                   error_message, trigger_source, triggered_by
+              from job_execution where id = :id
+            """)
+        .param("id", id)
+        .query(JobExecutionRepository::map)
+        .optional();
   }
 
   public Optional<JobExecution> latest(String job) {

@@ -258,4 +258,23 @@ public class JobService {
       super("no job named " + name);
     }
   }
+
+  /**
+   * Runs a maintenance job now as the retry of its execution {@code retryOf}: the same path as
+   * {@link #trigger(String, String)}, and the new run records the execution it retries.
+   */
+  public void trigger(String name, String user, long retryOf) {
+    MaintenanceJobs.Job job = job(name);
+    JobDataMap data =
+        new JobDataMap(
+            Map.of(
+                MaintenanceJobRunner.TRIGGER_SOURCE,
+                "manual",
+                MaintenanceJobRunner.TRIGGERED_BY,
+                user,
+                MaintenanceJobRunner.RETRY_OF,
+                String.valueOf(retryOf)));
+    quartz(() -> scheduler.triggerJob(job.jobKey(), data));
+    executions.recordAction(job.name(), "trigger", user);
+  }
 }
