@@ -38,6 +38,7 @@ class MetricNamesTest {
           "quarry_outbox_pending",
           "quarry_outbox_oldest_pending_age_seconds",
           "quarry_events_duplicates_dropped_total",
+          "quarry_job_failed_runs_last_hour",
           // Quarry: the broker's queues (management API) and the pipeline (PostgreSQL).
           "quarry_queue_messages",
           "quarry_queue_messages_ready",
@@ -64,6 +65,7 @@ class MetricNamesTest {
           // Spring Boot's JVM, HTTP and connection pool meters.
           "jvm_memory_used_bytes",
           "jvm_memory_max_bytes",
+          "process_cpu_usage",
           "http_server_requests_seconds_count",
           "http_server_requests_seconds_sum",
           "hikaricp_connections_active",
