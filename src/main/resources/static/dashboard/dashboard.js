@@ -34,12 +34,36 @@ function wrap(node) {
   return td;
 }
 
+// Times are shown in the browser's zone with their UTC offset (2026-12-06 15:04:05 +01:00); the
+// header names the zone.
+function offset(d) {
+  const minutes = -d.getTimezoneOffset();
+  const sign = minutes < 0 ? '-' : '+';
+  const abs = Math.abs(minutes);
+  return sign + String(Math.floor(abs / 60)).padStart(2, '0') + ':' + String(abs % 60).padStart(2, '0');
+}
+
 function time(iso) {
   if (!iso) return '—';
   const d = new Date(iso);
   const two = (n) => String(n).padStart(2, '0');
   return d.getFullYear() + '-' + two(d.getMonth() + 1) + '-' + two(d.getDate()) + ' '
-    + two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
+    + two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds()) + ' ' + offset(d);
+}
+
+function timeZoneName() {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+  return zone + ' (UTC' + offset(new Date()) + ')';
+}
+
+function duration(millis) {
+  if (millis === null || millis === undefined) return '—';
+  if (millis < 1000) return Math.round(millis) + ' ms';
+  const seconds = millis / 1000;
+  if (seconds < 60) return seconds.toFixed(1) + ' s';
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return minutes + ' min ' + Math.round(seconds % 60) + ' s';
+  return Math.floor(minutes / 60) + ' h ' + (minutes % 60) + ' min';
 }
 
 function rate(value) {
@@ -161,6 +185,30 @@ function renderJobs(jobs) {
       { 'data-job': job.name });
   });
   replaceRows(document.querySelector('#jobs-table tbody'), rows, 'No jobs configured', 9);
+}
+
+function renderRunning(running, at) {
+  document.getElementById('running-count').textContent = '(' + running.length + ')';
+  if (!changed('running', running)) {
+    // the ages still move on
+    document.querySelectorAll('#running-table td[data-since]').forEach((td) => {
+      td.textContent = duration(new Date(at) - new Date(td.getAttribute('data-since')));
+    });
+    return;
+  }
+  const rows = running.map((r) => {
+    const age = el('td', duration(new Date(at) - new Date(r.startedAt)), { class: 'num', 'data-since': r.startedAt });
+    const progress = r.kind === 'stream'
+      ? (r.usersPublished || 0) + ' users queued so far'
+        + (r.heartbeatAt ? ', alive ' + time(r.heartbeatAt) : '')
+      : 'event queued, waiting for its handler';
+    return row(
+      [el('th', r.name, { scope: 'row' }), r.kind, el('code', r.kind === 'job' ? '#' + r.id : r.id.substring(0, 8), { title: r.id }),
+        time(r.startedAt), age, el('span', r.instance ?? '—', { class: 'instance' }),
+        r.source + (r.triggeredBy ? ' by ' + r.triggeredBy : ''), progress],
+      { 'data-running': r.kind + ':' + r.id, 'data-name': r.name });
+  });
+  replaceRows(document.querySelector('#running-table tbody'), rows, 'Nothing is running', 8);
 }
 
 function renderStreams(streams) {
@@ -311,15 +359,25 @@ async function loadHistory() {
       const show = el('button', 'Error', { type: 'button', 'aria-label': 'Show the error of ' + h.name + ' ' + h.id });
       show.addEventListener('click', () => showFailure(h.kind, h.id));
       details.appendChild(show);
+      if (state.admin && h.kind === 'job') {
+        details.appendChild(actionButton('Retry', h.name + ' run ' + h.id, async () => {
+          await post('/api/dashboard/history/job/' + encodeURIComponent(h.id) + '/retry');
+          say('Retrying ' + h.name + ' run #' + h.id);
+        }));
+      }
       details.appendChild(el('span', ' ' + (h.error || '').split('\n')[0], { class: 'error-text' }));
-    } else if (h.kind === 'stream') {
-      details.textContent = h.usersScheduled + ' scheduled, ' + h.usersSkipped + ' skipped';
+    } else if (h.effect) {
+      details.appendChild(el('span', h.effect, { class: 'effect' }));
+    } else if (h.outcome === 'running') {
+      details.textContent = h.kind === 'job' ? 'event queued, waiting for its handler' : 'queueing users';
     }
-    const source = h.kind === 'job' ? h.source + (h.triggeredBy ? ' by ' + h.triggeredBy : '') : 'tick';
-    return row([time(h.startedAt), time(h.finishedAt), el('th', h.name, { scope: 'row' }), badge(h.outcome), source, details],
-      { 'data-history': h.kind + ':' + h.id, 'data-name': h.name, 'data-outcome': h.outcome });
+    const source = (h.source === 'manual' ? 'manual' + (h.triggeredBy ? ' by ' + h.triggeredBy : '') : 'schedule')
+      + (h.retryOf ? ', retry of #' + h.retryOf : '');
+    return row([time(h.startedAt), time(h.finishedAt), el('th', h.name, { scope: 'row' }), badge(h.outcome), source,
+      el('span', h.instance ?? '—', { class: 'instance' }), details],
+    { 'data-history': h.kind + ':' + h.id, 'data-name': h.name, 'data-outcome': h.outcome });
   });
-  replaceRows(document.querySelector('#history-table tbody'), rows, 'Nothing ran that matches', 6);
+  replaceRows(document.querySelector('#history-table tbody'), rows, 'Nothing ran that matches', 7);
 }
 
 async function showFailure(kind, id) {
@@ -345,6 +403,7 @@ async function refresh() {
       getJson('/api/dead-letters?limit=' + DEAD_LETTER_PAGE + '&offset=' + state.deadLetterOffset),
     ]);
     renderJobs(summary.jobs);
+    renderRunning(summary.running, summary.at);
     renderStreams(summary.streams);
     renderQueues(summary.queues);
     renderUsers(summary.topUsers, summary.attention);
@@ -364,6 +423,7 @@ async function start() {
   const me = await getJson('/api/dashboard/me');
   state.admin = me.admin;
   document.getElementById('who').textContent = me.user + (me.admin ? ' (admin)' : ' (read-only)');
+  document.getElementById('timezone').textContent = 'times in ' + timeZoneName();
   document.body.classList.toggle('read-only', !me.admin);
   if (!me.admin) document.getElementById('hawtio-link').hidden = true;
 
