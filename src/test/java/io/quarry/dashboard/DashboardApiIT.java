@@ -33,6 +33,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.camel.CamelContext;
 import org.junit.jupiter.api.Test;
 import org.quartz.Scheduler;
 import org.quartz.Trigger;
@@ -64,6 +65,7 @@ class DashboardApiIT {
   @Autowired DashboardRepository dashboard;
   @Autowired DeadLetterRepository deadLetters;
   @Autowired DeadLetterService deadLetterService;
+  @Autowired CamelContext camelContext;
 
   /** Every state-changing request of the dashboard; {id} is a parked dead letter. */
   static List<String> adminActions(long deadLetter) {
@@ -77,7 +79,8 @@ class DashboardApiIT {
         "/api/dead-letters/" + deadLetter + "/replay",
         "/api/dead-letters/" + deadLetter + "/discard",
         "/api/dead-letters/replay",
-        "/api/dead-letters/discard");
+        "/api/dead-letters/discard",
+        "/api/dashboard/history/job/1/retry");
   }
 
   @Test
@@ -107,7 +110,12 @@ class DashboardApiIT {
     assertThat(count("select count(*) from scheduler_run")).isEqualTo(ticks);
 
     for (String read :
-        List.of("/api/dashboard/summary", "/api/dashboard/history", "/api/dashboard/me")) {
+        List.of(
+            "/api/dashboard/summary",
+            "/api/dashboard/history",
+            "/api/dashboard/me",
+            "/api/dashboard/running",
+            "/api/dashboard/statistics")) {
       assertThat(new Http(port).get(read).statusCode()).as(read).isEqualTo(401);
       assertThat(new Http(port).get(read, "viewer", VIEWER).statusCode()).as(read).isEqualTo(200);
     }
@@ -426,6 +434,275 @@ class DashboardApiIT {
         null,
         1,
         true);
+  }
+
+  /**
+   * Defect 7: a run said "succeeded" once its event was queued, the history filter "running" never
+   * matched a job and the effect of a run was nowhere. Now the run is running until the event's
+   * handler records what it did, shown with the instance that ran it.
+   */
+  @Test
+  void aJobRunIsRunningUntilItsEventIsHandledAndThenShowsItsEffect() throws Exception {
+    jdbc.sql(
+            """
+            insert into email (recipient, subject, body, status, attempts)
+            select 'r' || i || '@example.com', 's', 'b', 'failed', 1 from generate_series(1, 3) i
+            """)
+        .update();
+    camelContext.getRouteController().stopRoute("notification-events");
+    long id;
+    try {
+      assertThat(
+              Csrf.post(port, "/api/jobs/ResendErrorEmailJob/trigger", "admin", ADMIN).statusCode())
+          .isEqualTo(202);
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(
+              () ->
+                  count("select count(*) from job_execution where job_name = 'ResendErrorEmailJob'")
+                      == 1);
+      id = count("select id from job_execution where job_name = 'ResendErrorEmailJob'");
+
+      JsonNode running = history("outcome=running&kind=job").path("entries");
+      assertThat(running).hasSize(1);
+      assertThat(running.get(0).path("id").asText()).isEqualTo(String.valueOf(id));
+      assertThat(running.get(0).path("outcome").asText()).isEqualTo("running");
+      assertThat(running.get(0).path("instance").asText())
+          .isEqualTo(scheduler.getSchedulerInstanceId());
+      assertThat(running.get(0).path("finishedAt").isNull()).isTrue();
+
+      JsonNode now =
+          JSON.readTree(new Http(port).get("/api/dashboard/running", "viewer", VIEWER).body());
+      assertThat(now)
+          .anySatisfy(
+              r -> {
+                assertThat(r.path("id").asText()).isEqualTo(String.valueOf(id));
+                assertThat(r.path("name").asText()).isEqualTo("ResendErrorEmailJob");
+                assertThat(r.path("instance").asText())
+                    .isEqualTo(scheduler.getSchedulerInstanceId());
+                assertThat(r.path("triggeredBy").asText()).isEqualTo("admin");
+              });
+    } finally {
+      camelContext.getRouteController().startRoute("notification-events");
+    }
+
+    await()
+        .atMost(Duration.ofSeconds(20))
+        .until(
+            () ->
+                history("kind=job&name=ResendErrorEmailJob&outcome=succeeded")
+                        .path("entries")
+                        .size()
+                    == 1);
+    JsonNode done = history("kind=job&name=ResendErrorEmailJob").path("entries").get(0);
+    assertThat(done.path("effect").asText()).isEqualTo("3 mails re-queued");
+    assertThat(done.path("source").asText()).isEqualTo("manual");
+    assertThat(done.path("triggeredBy").asText()).isEqualTo("admin");
+    assertThat(done.path("finishedAt").isNull()).isFalse();
+    assertThat(history("outcome=running&kind=job").path("entries")).isEmpty();
+    assertThat(count("select effect_count from job_execution where id = " + id)).isEqualTo(3);
+    jdbc.sql("delete from email").update();
+  }
+
+  /** Defect 7: a manual stream tick was labelled "tick"; now manual, by whom, with its effect. */
+  @Test
+  void aManualStreamTickIsLabelledWithTheAdminWhoRanIt() throws Exception {
+    assertThat(Csrf.post(port, "/api/jobs/ads-scheduler/trigger", "admin", ADMIN).statusCode())
+        .isEqualTo(202);
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .until(
+            () ->
+                count(
+                        "select count(*) from scheduler_run where stream = 'ads'"
+                            + " and outcome = 'succeeded' and started_at > now() - interval '1 hour'")
+                    == 1);
+    JsonNode tick = history("kind=stream&name=ads-scheduler&limit=1").path("entries").get(0);
+    assertThat(tick.path("source").asText()).isEqualTo("manual");
+    assertThat(tick.path("triggeredBy").asText()).isEqualTo("admin");
+    assertThat(tick.path("instance").asText()).isNotBlank();
+    assertThat(tick.path("effect").asText()).matches("[0-9,]+ users? queued(, [0-9,]+ skipped)?");
+
+    // A tick no admin asked for stays a scheduled one.
+    jdbc.sql(
+            """
+            insert into scheduler_run (run_id, stream, started_at, finished_at, outcome, instance)
+            values (gen_random_uuid(), 'ads', now() + interval '1 minute',
+                    now() + interval '61 seconds', 'succeeded', 'elsewhere')
+            """)
+        .update();
+    JsonNode scheduled = history("kind=stream&name=ads-scheduler&limit=1").path("entries").get(0);
+    assertThat(scheduled.path("source").asText()).isEqualTo("schedule");
+    assertThat(scheduled.path("instance").asText()).isEqualTo("elsewhere");
+    jdbc.sql("delete from scheduler_run where instance = 'elsewhere'").update();
+  }
+
+  @Test
+  void anAdminRetriesAFailedRunAndTheNewRunRecordsWhichOne() throws Exception {
+    long failed = insertExecution("CleanUpSentEmailJob", "failed", "2025-06-01T00:00:00Z");
+    long succeeded = insertExecution("CleanUpSentEmailJob", "succeeded", "2025-06-01T00:01:00Z");
+    try {
+      String path = "/api/dashboard/history/job/" + failed + "/retry";
+      assertThat(Csrf.post(port, path, "viewer", VIEWER).statusCode()).isEqualTo(403);
+      assertThat(Csrf.postWithoutToken(port, path, "admin", ADMIN).statusCode()).isEqualTo(403);
+      HttpResponse<String> retry = Csrf.post(port, path, "admin", ADMIN);
+      assertThat(retry.statusCode()).as(retry.body()).isEqualTo(202);
+      assertThat(retry.body()).contains("\"retryOf\":" + failed);
+
+      await()
+          .atMost(Duration.ofSeconds(15))
+          .until(
+              () ->
+                  count(
+                          "select count(*) from job_execution where retry_of = "
+                              + failed
+                              + " and triggered_by = 'admin' and trigger_source = 'manual'"
+                              + " and job_name = 'CleanUpSentEmailJob'")
+                      == 1);
+      JsonNode line = history("kind=job&name=CleanUpSentEmailJob&limit=1").path("entries").get(0);
+      assertThat(line.path("retryOf").asLong()).isEqualTo(failed);
+      assertThat(
+              count(
+                  "select count(*) from job_action where job_name = 'CleanUpSentEmailJob'"
+                      + " and action = 'trigger' and actor = 'admin'"))
+          .isEqualTo(1);
+
+      HttpResponse<String> notFailed =
+          Csrf.post(port, "/api/dashboard/history/job/" + succeeded + "/retry", "admin", ADMIN);
+      assertThat(notFailed.statusCode()).isEqualTo(409);
+      assertThat(notFailed.body()).contains("only a failed run can be retried");
+      assertThat(
+              Csrf.post(port, "/api/dashboard/history/job/999999999/retry", "admin", ADMIN)
+                  .statusCode())
+          .isEqualTo(404);
+      assertThat(
+              Csrf.post(port, "/api/dashboard/history/job/abc/retry", "admin", ADMIN).statusCode())
+          .isEqualTo(400);
+    } finally {
+      jdbc.sql("delete from job_execution where job_name = 'CleanUpSentEmailJob'").update();
+      jdbc.sql("delete from job_action where job_name = 'CleanUpSentEmailJob'").update();
+    }
+  }
+
+  @Test
+  void statisticsCountRunsFailuresAndDurationsPerBucket() throws Exception {
+    jdbc.sql(
+            """
+            insert into job_execution (job_name, instance_id, fired_at, started_at, finished_at,
+                                       outcome)
+            select 'StatsProbeJob', 'it', t, t, t + (i || ' seconds')::interval,
+                   case when i = 3 then 'failed' else 'succeeded' end
+              from generate_series(1, 4) i,
+                   lateral (select date_trunc('day', now() at time zone 'UTC') at time zone 'UTC' - interval '1 day'
+                                   + interval '2 hours' + i * interval '1 minute' as t) at
+            """)
+        .update();
+    try {
+      JsonNode stats = statistics("days=3&bucket=day&name=StatsProbeJob");
+      assertThat(stats.path("jobs")).hasSize(1);
+      JsonNode job = stats.path("jobs").get(0);
+      assertThat(job.path("runs").asLong()).isEqualTo(4);
+      assertThat(job.path("failed").asLong()).isEqualTo(1);
+      assertThat(job.path("successRate").asDouble()).isEqualTo(0.75);
+      assertThat(job.path("avgDurationMillis").asDouble()).isEqualTo(2500.0);
+      JsonNode buckets = job.path("buckets");
+      assertThat(buckets).hasSize(3);
+      // oldest first, the runs all in yesterday's bucket, nothing before or after
+      assertThat(buckets.get(0).path("runs").asLong()).isZero();
+      assertThat(buckets.get(1).path("runs").asLong()).isEqualTo(4);
+      assertThat(buckets.get(1).path("failed").asLong()).isEqualTo(1);
+      assertThat(buckets.get(1).path("maxDurationMillis").asDouble()).isEqualTo(4000.0);
+      assertThat(buckets.get(2).path("runs").asLong()).isZero();
+
+      JsonNode hourly = statistics("days=2&bucket=hour");
+      assertThat(hourly.path("jobs").findValuesAsText("name"))
+          .contains(
+              "CleanUpSentEmailJob", "ResendErrorEmailJob", "posts-scheduler", "StatsProbeJob");
+      JsonNode probe = null;
+      for (JsonNode j : hourly.path("jobs")) {
+        if (j.path("name").asText().equals("StatsProbeJob")) {
+          probe = j;
+        }
+      }
+      assertThat(probe.path("buckets")).hasSize(48);
+      long inBuckets = 0;
+      for (JsonNode b : probe.path("buckets")) {
+        inBuckets += b.path("runs").asLong();
+      }
+      assertThat(inBuckets).isEqualTo(4);
+
+      for (String bad :
+          List.of("days=0", "days=91", "days=x", "bucket=week", "days=30&bucket=hour")) {
+        assertThat(
+                new Http(port)
+                    .get("/api/dashboard/statistics?" + bad, "viewer", VIEWER)
+                    .statusCode())
+            .as(bad)
+            .isEqualTo(400);
+      }
+    } finally {
+      jdbc.sql("delete from job_execution where job_name = 'StatsProbeJob'").update();
+    }
+  }
+
+  /**
+   * Defect 4: the failed-job alert read counters that a restarted instance starts from nothing. The
+   * gauge reads the failures of the last hour from the database, so a failure recorded before this
+   * instance started (as if by its previous life) is still reported.
+   */
+  @Test
+  void failedRunsOfTheLastHourAreAGaugeReadFromTheDatabase() {
+    jdbc.sql(
+            """
+            insert into job_execution (job_name, instance_id, fired_at, started_at, finished_at,
+                                       outcome, error_message)
+            values ('ResendErrorEmailJob', 'before-restart', now() - interval '10 minutes',
+                    now() - interval '10 minutes', now() - interval '10 minutes', 'failed', 'x'),
+                   ('ResendErrorEmailJob', 'before-restart', now() - interval '2 hours',
+                    now() - interval '2 hours', now() - interval '2 hours', 'failed', 'x')
+            """)
+        .update();
+    try {
+      String series =
+          "quarry_job_failed_runs_last_hour{job=\"ResendErrorEmailJob\",kind=\"maintenance\"}";
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> gauge(metrics(), series), value -> value != null && value == 1.0);
+      assertThat(
+              gauge(
+                  metrics(),
+                  "quarry_job_failed_runs_last_hour{job=\"CleanUpSentEmailJob\",kind=\"maintenance\"}"))
+          .isZero();
+      assertThat(metrics())
+          .containsPattern(
+              "quarry_job_failed_runs_last_hour\\{job=\"posts-scheduler\",kind=\"stream\"}");
+    } finally {
+      jdbc.sql("delete from job_execution where instance_id = 'before-restart'").update();
+    }
+  }
+
+  private long insertExecution(String job, String outcome, String startedAt) {
+    return jdbc.sql(
+            """
+            insert into job_execution (job_name, instance_id, fired_at, started_at, finished_at,
+                                       outcome, error_message)
+            values (:job, 'it', cast(:at as timestamptz), cast(:at as timestamptz),
+                    cast(:at as timestamptz), :outcome,
+                    case when :outcome = 'failed' then 'smtp down' end)
+            returning id
+            """)
+        .param("job", job)
+        .param("outcome", outcome)
+        .param("at", startedAt)
+        .query(Long.class)
+        .single();
+  }
+
+  private JsonNode statistics(String query) throws Exception {
+    HttpResponse<String> response =
+        new Http(port).get("/api/dashboard/statistics?" + query, "viewer", VIEWER);
+    assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+    return JSON.readTree(response.body());
   }
 
   private JsonNode history(String query) throws Exception {

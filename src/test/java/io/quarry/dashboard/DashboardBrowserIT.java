@@ -41,8 +41,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * The dashboard in a real headless Chromium (Debian's chromium and chromedriver): log in, see the
  * jobs, run one and watch its execution appear without a reload, replay a parked dead letter and
  * watch it leave the list, a read-only user who is offered no action and refused one, Hawtio's
- * Camel view listing Quarry's routes and its diagram of a miner route with its endpoint steps.
- * Screenshots go to {@code target/screenshots}.
+ * Camel view listing Quarry's routes and its diagram of a miner route with its endpoint steps; the
+ * statistics chart, the runs under way with their instance, a run's effect and the retry of a
+ * failed run. Screenshots go to {@code target/screenshots}.
  */
 @QuarryIntegrationTest
 class DashboardBrowserIT {
@@ -289,6 +290,94 @@ class DashboardBrowserIT {
         .contains("To quarry-amqp")
         .contains("Choice")
         .contains("Loop");
+  }
+
+  @Test
+  void anAdminSeesStatisticsRunningRunsAndEffectsAndRetriesAFailedRun() throws IOException {
+    long failed = execution("failed", "node-a", "5 minutes", null);
+    long handled = execution("succeeded", "node-a", "3 minutes", "2,503 mails deleted");
+    long running = execution("running", "node-b", "1 minute", null);
+    try {
+      logIn("admin", "test-admin-password");
+      assertThat(text("#timezone")).startsWith("times in ").contains("(UTC");
+
+      WebElement now =
+          waitFor(By.cssSelector("#running-table tr[data-running='job:" + running + "']"));
+      assertThat(now.getText()).contains("ResendErrorEmailJob").contains("node-b");
+      scrollTo(now);
+      screenshot("running-now");
+
+      WebElement effect =
+          waitFor(By.cssSelector("#history-table tr[data-history='job:" + handled + "']"));
+      assertThat(effect.getText()).contains("2,503 mails deleted").contains("node-a");
+      assertThat(effect.findElement(By.tagName("td")).getText())
+          .as("a time with its offset")
+          .matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d [+-]\\d\\d:\\d\\d");
+
+      WebElement stats =
+          waitFor(By.cssSelector("#stats-table tr[data-stats='ResendErrorEmailJob']"));
+      assertThat(stats.getText()).contains("50.0 %");
+      List<WebElement> buckets =
+          browser.findElements(By.cssSelector("#stats-chart g.bucket[data-runs]"));
+      assertThat(buckets).hasSizeGreaterThan(24);
+      assertThat(
+              buckets.stream().mapToInt(b -> Integer.parseInt(b.getAttribute("data-runs"))).sum())
+          .isGreaterThanOrEqualTo(3);
+      assertThat(browser.findElements(By.cssSelector("#stats-chart rect.bar-failed"))).isNotEmpty();
+      scrollTo(browser.findElement(By.id("stats-chart")));
+      screenshot("statistics");
+
+      WebElement failedRow =
+          waitFor(By.cssSelector("#history-table tr[data-history='job:" + failed + "']"));
+      WebElement retry = failedRow.findElement(By.cssSelector("button[data-action='retry']"));
+      scrollTo(retry);
+      retry.click();
+      WebElement retried =
+          new WebDriverWait(browser, LIVE)
+              .until(
+                  d ->
+                      first(
+                          d.findElements(
+                              By.xpath(
+                                  "//table[@id='history-table']//tr[contains(., 'retry of #"
+                                      + failed
+                                      + "')]"))));
+      assertThat(retried.getText()).contains("manual by admin");
+      assertThat(text("#status")).contains("Retrying ResendErrorEmailJob run #" + failed);
+      assertThat(
+              jdbc.sql(
+                      "select count(*) from job_execution where retry_of = :id"
+                          + " and triggered_by = 'admin'")
+                  .param("id", failed)
+                  .query(Long.class)
+                  .single())
+          .isEqualTo(1);
+      scrollTo(retried);
+      screenshot("retried");
+    } finally {
+      jdbc.sql("delete from job_execution where job_name = 'ResendErrorEmailJob'").update();
+      jdbc.sql("delete from job_action where job_name = 'ResendErrorEmailJob'").update();
+    }
+  }
+
+  private long execution(String outcome, String instance, String ago, String effect) {
+    return jdbc.sql(
+            """
+            insert into job_execution (job_name, instance_id, fired_at, started_at, finished_at,
+                                       outcome, error_message, effect)
+            values ('ResendErrorEmailJob', :instance, now() - cast(:ago as interval),
+                    now() - cast(:ago as interval),
+                    case when :outcome = 'running' then null
+                         else now() - cast(:ago as interval) + interval '2 seconds' end,
+                    :outcome, case when :outcome = 'failed' then 'SMTP server down' end, :effect)
+            returning id
+            """)
+        .param("instance", instance)
+        .param("ago", ago)
+        .param("outcome", outcome)
+        .param("effect", effect)
+        .query(Long.class)
+        .single();
   }
 
   private void logIn(String user, String password) {
