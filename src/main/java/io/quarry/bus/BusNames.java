@@ -52,6 +52,21 @@ public class BusNames {
     return named("notification.integration-events");
   }
 
+  /** The queue of the high-priority integration events, consumed beside the normal one. */
+  public String highPriorityNotificationEventsQueue() {
+    return named("notification.integration-events.high");
+  }
+
+  /** Headers exchange that splits the events by priority class (quorum queues only). */
+  public String notificationEventsPriorityExchange() {
+    return named("notification.integration-events.priority");
+  }
+
+  /** Alternate exchange of the priority split: every event that is not high priority. */
+  public String notificationEventsNormalExchange() {
+    return named("notification.integration-events.normal");
+  }
+
   /** Direct exchange that routes every dead letter to its queue's {@code .dlq}. */
   public String deadLetterExchange() {
     return named("dead-letters");

@@ -48,6 +48,18 @@ public class Endpoints {
         + prefetch;
   }
 
+  /**
+   * The notification side's queue of high-priority integration events: its own consumer takes them
+   * at once, never behind the normal queue's backlog (quorum queues have no priorities).
+   */
+  public String highPriorityEventsConsumer(int consumers, int prefetch) {
+    return consume(
+        names.integrationEventsExchange(),
+        names.highPriorityNotificationEventsQueue(),
+        consumers,
+        prefetch);
+  }
+
   /** The notification side's queue of integration events. */
   public String integrationEventsConsumer(int consumers, int prefetch) {
     return consume(

@@ -66,8 +66,16 @@ public class TopologyDeclarer implements InitializingBean, ConnectionListener {
     String current = "";
     try (Channel channel = connection.createChannel(false)) {
       for (Topology.Exchange exchange : topology.exchanges()) {
-        current = "exchange '" + exchange.name() + "' (" + exchange.type() + ", durable)";
-        channel.exchangeDeclare(exchange.name(), exchange.type(), true, false, null);
+        current =
+            "exchange '"
+                + exchange.name()
+                + "' ("
+                + exchange.type()
+                + ", durable, arguments "
+                + exchange.arguments()
+                + ")";
+        channel.exchangeDeclare(
+            exchange.name(), exchange.type(), true, false, exchange.arguments());
       }
       for (Topology.Queue queue : topology.queues()) {
         current = "queue '" + queue.name() + "' (durable, arguments " + queue.arguments() + ")";
@@ -75,7 +83,13 @@ public class TopologyDeclarer implements InitializingBean, ConnectionListener {
       }
       for (Topology.Binding binding : topology.bindings()) {
         current = "binding of '" + binding.queue() + "' to '" + binding.exchange() + "'";
-        channel.queueBind(binding.queue(), binding.exchange(), binding.routingKey());
+        if (binding.toExchange()) {
+          channel.exchangeBind(
+              binding.queue(), binding.exchange(), binding.routingKey(), binding.arguments());
+        } else {
+          channel.queueBind(
+              binding.queue(), binding.exchange(), binding.routingKey(), binding.arguments());
+        }
       }
     } catch (IOException | TimeoutException e) {
       throw translate(current, e);

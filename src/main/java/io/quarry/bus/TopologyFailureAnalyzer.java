@@ -10,9 +10,11 @@ public class TopologyFailureAnalyzer extends AbstractFailureAnalyzer<TopologyMis
   static final String ACTION =
       "Quarry declares every exchange and queue itself, durable and with the arguments listed"
           + " under \"Names on the bus\" in docs/architecture.md (a work queue carries its"
-          + " dead-letter exchange and routing key). A queue made by hand or by an older version"
-          + " of Quarry must be drained and deleted first; or set quarry.environment to a suffix"
-          + " that no other deployment uses. Then start again.";
+          + " dead-letter exchange and routing key) and of the type quarry.rabbitmq.queue-types"
+          + " gives it (x-queue-type classic or quorum). A queue made by hand, by an older version"
+          + " of Quarry or with another queue type must be drained and deleted first (or the queue"
+          + " type set back); or set quarry.environment to a suffix that no other deployment uses."
+          + " Then start again.";
 
   @Override
   protected FailureAnalysis analyze(Throwable rootFailure, TopologyMismatchException cause) {

@@ -119,6 +119,11 @@ public record QuarryProperties(
    * @param managementPort port of the management HTTP API on the same host (HTTPS when tls), read
    *     for queue depths, consumers and rates
    * @param managementPollInterval how often the queue figures are read from the management API
+   * @param addresses the nodes of a cluster as {@code host:port,host:port}: Quarry connects to the
+   *     first that answers and, when its node goes, reconnects to another; empty means host and
+   *     port
+   * @param queueTypes the queue type of each kind of queue: {@code classic} (one node) or {@code
+   *     quorum} (replicated over the cluster, the production choice)
    */
   public record Rabbitmq(
       @NotBlank String host,
@@ -128,11 +133,57 @@ public record QuarryProperties(
       @NotBlank String virtualHost,
       boolean tls,
       @Min(1) @Max(65535) int managementPort,
-      @NotNull Duration managementPollInterval) {
+      @NotNull Duration managementPollInterval,
+      @Pattern(
+              regexp = "(\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*)?",
+              message = "must be host:port,host:port (or empty to use host and port)")
+          String addresses,
+      @NotNull @Valid QueueTypes queueTypes) {
+
+    /** How a queue is kept: on one node, or replicated over the cluster (Raft). */
+    public enum QueueType {
+      CLASSIC,
+      QUORUM
+    }
+
+    /**
+     * Queue type per kind of queue.
+     *
+     * @param work the mining, parser and data-subscriber queues
+     * @param events the integration-event queues of the notification side (on quorum, a second
+     *     queue takes the high-priority events, as quorum queues have no priorities)
+     * @param deadLetter the {@code .dlq} queues
+     * @param delay the delay tiers that hold a message for a while and then send it back (TTL)
+     */
+    public record QueueTypes(
+        @NotNull QueueType work,
+        @NotNull QueueType events,
+        @NotNull QueueType deadLetter,
+        @NotNull QueueType delay) {
+
+      /** Every kind classic: the single-node default of development and tests. */
+      public static final QueueTypes CLASSIC =
+          new QueueTypes(
+              QueueType.CLASSIC, QueueType.CLASSIC, QueueType.CLASSIC, QueueType.CLASSIC);
+    }
+
+    /** The AMQP addresses to try in turn: {@link #addresses} when set, else host and port. */
+    public String connectionAddresses() {
+      return addresses == null || addresses.isBlank() ? host + ":" + port : addresses.trim();
+    }
 
     @Override
     public String toString() {
-      return "Rabbitmq[" + username + "@" + host + ":" + port + virtualHost + ", tls=" + tls + "]";
+      return "Rabbitmq["
+          + username
+          + "@"
+          + connectionAddresses()
+          + virtualHost
+          + ", tls="
+          + tls
+          + ", queueTypes="
+          + queueTypes
+          + "]";
     }
   }
 

@@ -20,7 +20,9 @@ import org.springframework.context.annotation.Primary;
 /**
  * The broker connections from {@code quarry.rabbitmq}: one for consumers and a separate one for
  * publishers (a blocked publisher must never stall consumers during a broker resource alarm), with
- * correlated publisher confirms and returns.
+ * correlated publisher confirms and returns. Both go to the first of {@code addresses} that
+ * answers; when that node goes, the next connection (opened as soon as a channel is asked for, or
+ * by a listener container's recovery) goes to another.
  */
 @Configuration(proxyBeanMethods = false)
 public class RabbitConfig {
@@ -31,6 +33,8 @@ public class RabbitConfig {
       QuarryProperties properties, ConsumerThreads consumerThreads) {
     CachingConnectionFactory factory =
         new CachingConnectionFactory(amqpConnectionFactory(properties.rabbitmq()));
+    // Passed on to the publisher connection's factory as well (AbstractConnectionFactory).
+    factory.setAddresses(properties.rabbitmq().connectionAddresses());
     factory.setConnectionNameStrategy(cf -> "quarry-" + properties.environment());
     // Camel's listener container runs each consumer on the connection's dispatch pool, which
     // amqp-client sizes to the processors (2 here): every consumer gets a thread of its own.

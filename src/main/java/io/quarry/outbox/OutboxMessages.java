@@ -1,5 +1,8 @@
 package io.quarry.outbox;
 
+import static io.quarry.bus.Topology.HIGH_PRIORITY_HEADER;
+import static io.quarry.bus.Topology.priorityClass;
+
 import io.quarry.bus.BusNames;
 import io.quarry.bus.amqp.PublishFailedException;
 import io.quarry.bus.amqp.Routed;
@@ -46,6 +49,7 @@ public class OutboxMessages {
       properties.setContentEncoding(StandardCharsets.UTF_8.name());
       properties.setDeliveryMode(MessageDeliveryMode.PERSISTENT);
       properties.setPriority(((Number) row.get("priority")).intValue());
+      properties.setHeader(HIGH_PRIORITY_HEADER, priorityClass(properties.getPriority()));
       properties.setTimestamp(now);
       byte[] body = ((String) row.get("payload")).getBytes(StandardCharsets.UTF_8);
       messages.add(

@@ -92,6 +92,8 @@ class NotificationEventRoutesTest extends CamelTestSupport {
   private void start() throws Exception {
     AdviceWith.adviceWith(context, "notification-events", a -> a.replaceFromWith("direct:events"));
     AdviceWith.adviceWith(
+        context, "notification-events-high", a -> a.replaceFromWith("direct:high-events"));
+    AdviceWith.adviceWith(
         context,
         "notification-event-ids-expiry",
         a -> a.replaceFromWith("direct:expire-event-ids"));
@@ -148,6 +150,18 @@ class NotificationEventRoutesTest extends CamelTestSupport {
         "direct:events", event(UUID.randomUUID(), "ResendErrorEmailIntegrationEvent"));
 
     verify(emails).requeueFailed(5);
+    assertThat(deadLettered).isEmpty();
+  }
+
+  @Test
+  void aHighPriorityEventIsHandledByTheSameFlowAndOnlyOnceBesideItsNormalCopy() throws Exception {
+    start();
+    UUID id = UUID.randomUUID();
+
+    template.sendBody("direct:high-events", event(id, "ResendErrorEmailIntegrationEvent"));
+    template.sendBody("direct:events", event(id, "ResendErrorEmailIntegrationEvent"));
+
+    verify(emails, times(1)).requeueFailed(5);
     assertThat(deadLettered).isEmpty();
   }
 

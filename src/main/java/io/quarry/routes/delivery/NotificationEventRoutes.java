@@ -62,6 +62,13 @@ public class NotificationEventRoutes extends RouteBuilder {
             DeadLetterHeaders.SOURCE_QUEUE_PROPERTY, constant(names.notificationEventsQueue()))
         .to(HANDLE);
 
+    from(endpoints.highPriorityEventsConsumer(1, 20))
+        .routeId("notification-events-high")
+        .setProperty(
+            DeadLetterHeaders.SOURCE_QUEUE_PROPERTY,
+            constant(names.highPriorityNotificationEventsQueue()))
+        .to(HANDLE);
+
     from(HANDLE)
         .routeId("notification-event")
         .routeConfigurationId(BusErrorHandling.ID)
