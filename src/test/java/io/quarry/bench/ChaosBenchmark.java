@@ -1,0 +1,419 @@
+package io.quarry.bench;
+
+import static io.quarry.bench.BenchSupport.check;
+import static io.quarry.bench.BenchSupport.f0;
+import static io.quarry.bench.BenchSupport.say;
+
+import io.quarry.flow.FlowEndpoints;
+import io.quarry.platform.sim.PlatformSimulator;
+import io.quarry.security.TokenCipher;
+import io.quarry.support.Services;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.camel.CamelContext;
+import org.apache.camel.ProducerTemplate;
+import org.springframework.boot.logging.LogLevel;
+import org.springframework.boot.logging.LoggingSystem;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.core.env.StandardEnvironment;
+import org.springframework.mock.env.MockEnvironment;
+
+/**
+ * The chaos run ({@code bench/run chaos}); not a test. Mines users end to end, as {@code bench/run
+ * mining} does (simulated API in this JVM, a real Quarry context in an environment and schema of
+ * its own on the machine's PostgreSQL), but against the 3-node RabbitMQ cluster of {@code
+ * bench/cluster} with every queue a quorum queue and {@code quarry.rabbitmq.addresses} listing the
+ * three nodes. Once a share of the pages is mined, it injects a fault, then waits until every chain
+ * has ended and every item is stored and counted (or the time limit), and counts what was lost and
+ * what was counted twice.
+ *
+ * <p>Faults ({@code -Dbench.chaos.fault}): {@code cluster-node-kill}, {@code kill -9} of the Erlang
+ * VM of node 1 (the node Quarry is connected to: it is first in the addresses), which is started
+ * again {@code bench.chaos.down-s} seconds later and rejoins the cluster. The last line is {@code
+ * RESULT chaos fault=<name> lost=<n> duplicated=<n> recovery_s=<s> ...}: lost counts items never
+ * stored plus items stored but not counted by analytics, duplicated counts items analytics counted
+ * more than once (raw storage cannot hold a duplicate: its key is the item), recovery_s is the time
+ * from the fault until mining ran at half its rate before the fault again.
+ */
+public final class ChaosBenchmark {
+
+  static final String STREAM = "posts";
+  static final int ITEMS_PER_PAGE = 20;
+  static final int POLL_MILLIS = 250;
+  static final List<String> FAULTS = List.of("cluster-node-kill");
+
+  /** One run's settings; each can be overridden with {@code -Dbench.chaos.<name>}. */
+  record Settings(
+      String fault,
+      int users,
+      int pages,
+      int latencyMillis,
+      int consumers,
+      double faultAt,
+      int downSeconds,
+      int maxSeconds,
+      boolean keepCluster) {
+
+    static Settings fromSystemProperties() {
+      return new Settings(
+          System.getProperty("bench.chaos.fault", "cluster-node-kill"),
+          Integer.getInteger("bench.chaos.users", 1_000),
+          Integer.getInteger("bench.chaos.pages", 6),
+          Integer.getInteger("bench.chaos.latency-ms", 50),
+          Integer.getInteger("bench.chaos.consumers", 32),
+          Double.parseDouble(System.getProperty("bench.chaos.fault-at", "0.3")),
+          Integer.getInteger("bench.chaos.down-s", 10),
+          Integer.getInteger("bench.chaos.max-seconds", 600),
+          Boolean.getBoolean("bench.chaos.keep-cluster"));
+    }
+  }
+
+  private final Settings settings;
+  private final String name = BenchSupport.newName("benchchaos");
+  private final Path cluster = Path.of("bench", "cluster");
+  private final Services database = Services.from(new StandardEnvironment());
+
+  /** The cluster's node 2, which the fault leaves alone: for cleaning up the bus. */
+  private final Services bus =
+      Services.from(
+          new MockEnvironment()
+              .withProperty("quarry.rabbitmq.port", "5782")
+              .withProperty("quarry.test.rabbitmq-management-port", "15782"));
+
+  private PlatformSimulator simulator;
+  private ConfigurableApplicationContext context;
+  private ProducerTemplate producer;
+  private boolean clusterStarted;
+
+  private ChaosBenchmark(Settings settings) {
+    this.settings = settings;
+  }
+
+  public static void main(String[] args) {
+    Settings settings = Settings.fromSystemProperties();
+    System.setProperty("sun.net.httpserver.nodelay", "true");
+    ChaosBenchmark benchmark = new ChaosBenchmark(settings);
+    BenchSupport.runMainWithResult("chaos", benchmark::run, benchmark::cleanUp);
+  }
+
+  private String run() throws Exception {
+    check(
+        FAULTS.contains(settings.fault()),
+        "unknown fault '" + settings.fault() + "' (known: " + FAULTS + ")");
+    check(Files.isExecutable(cluster), "run from the repository's root (bench/run chaos)");
+    say(
+        "Chaos run '%s': %s users x %d pages x %d items, fault %s at %.0f%% of the pages",
+        name,
+        f0(settings.users()),
+        settings.pages(),
+        ITEMS_PER_PAGE,
+        settings.fault(),
+        100 * settings.faultAt());
+    clusterStarted = true;
+    script("start");
+    String addresses = script("addresses").trim();
+
+    simulator =
+        MiningBenchmark.simulator(Math.max(MiningBenchmark.stockSimulatorThreads(), 64))
+            .latency(Duration.ofMillis(settings.latencyMillis()))
+            .defaultPages(settings.pages());
+    context = BenchSupport.startQuarry(name, quarryArgs(addresses), c -> {});
+    CamelContext camel = context.getBean(CamelContext.class);
+    producer = camel.createProducerTemplate();
+    TokenCipher cipher = context.getBean(TokenCipher.class);
+
+    long expectedPages = (long) settings.users() * settings.pages();
+    long expectedItems = expectedPages * ITEMS_PER_PAGE;
+    try (Connection db = database.jdbc()) {
+      try (Statement s = db.createStatement()) {
+        s.execute("set search_path to " + name);
+      }
+      insertUsers(db, cipher);
+
+      long t0 = System.nanoTime();
+      producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
+      say("tick: %s users fanned out in %.2f s", f0(settings.users()), seconds(t0));
+
+      Deque<long[]> window = new ArrayDeque<>(); // (nanos, pages mined) of the last polls
+      long deadline = t0 + TimeUnit.SECONDS.toNanos(settings.maxSeconds());
+      long nextReport = t0;
+      long faultAt = 0;
+      double rateBefore = Double.NaN;
+      double recovery = Double.NaN;
+      CompletableFuture<Double> nodeBack = null;
+      boolean complete = false;
+      while (System.nanoTime() < deadline) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
+        long now = System.nanoTime();
+        long pages = count(db, "select coalesce(sum(pages_mined), 0) from mining_state");
+        window.addLast(new long[] {now, pages});
+        while (window.size() > 2 && now - window.peekFirst()[0] > TimeUnit.SECONDS.toNanos(3)) {
+          window.removeFirst();
+        }
+        double rate = rate(window, TimeUnit.SECONDS.toNanos(1));
+        if (faultAt == 0 && pages >= settings.faultAt() * expectedPages) {
+          rateBefore = rate(window, TimeUnit.SECONDS.toNanos(3));
+          say(
+              "%5.1f s: %s pages mined (%s pages/s): %s",
+              seconds(t0), f0(pages), f0(rateBefore), settings.fault());
+          faultAt = System.nanoTime();
+          nodeBack = injectFault(faultAt);
+          window.clear();
+          continue;
+        }
+        if (faultAt != 0
+            && Double.isNaN(recovery)
+            && now - faultAt > TimeUnit.SECONDS.toNanos(1)
+            && rate >= 0.5 * rateBefore) {
+          recovery = (now - faultAt) / 1e9;
+          say(
+              "%5.1f s: mining back at %s pages/s, %.1f s after the fault",
+              seconds(t0), f0(rate), recovery);
+        }
+        Map<String, Long> chains = chains(db);
+        long ended =
+            chains.getOrDefault("completed", 0L)
+                + chains.getOrDefault("stopped", 0L)
+                + chains.getOrDefault("failed", 0L);
+        if (now >= nextReport) {
+          say(
+              "%5.1f s: chains %s, %s of %s pages mined (%s pages/s), %s items stored",
+              seconds(t0),
+              chains,
+              f0(pages),
+              f0(expectedPages),
+              f0(rate),
+              f0(count(db, "select count(*) from raw_item")));
+          nextReport = now + TimeUnit.SECONDS.toNanos(5);
+        }
+        if (faultAt != 0
+            && nodeBack.isDone()
+            && ended == settings.users()
+            && count(db, "select count(*) from raw_item") == expectedItems
+            && count(db, "select coalesce(sum(items), 0) from analytics_daily") == expectedItems) {
+          complete = true;
+          break;
+        }
+      }
+      double seconds = seconds(t0);
+      double back = nodeBack == null ? Double.NaN : nodeBack.get(60, TimeUnit.SECONDS);
+      Figures figures = figures(db, expectedItems);
+      say("");
+      say(
+          "Summary: %s in %.1f s; %s of %s items stored, %s lost, %s counted twice; chains %s;"
+              + " %d parked dead letters; node back after %.1f s; mining at half its rate again"
+              + " %.1f s after the fault",
+          complete ? "every item stored and counted" : "STOPPED at the time limit",
+          seconds,
+          f0(figures.stored()),
+          f0(expectedItems),
+          f0(figures.lost()),
+          f0(figures.duplicated()),
+          chains(db),
+          figures.parked(),
+          back,
+          recovery);
+      return String.format(
+          Locale.ROOT,
+          "RESULT chaos fault=%s lost=%d duplicated=%d recovery_s=%.1f complete=%s seconds=%.1f"
+              + " items=%d users=%d pages=%d consumers=%d node_back_s=%.1f rate_before=%.0f"
+              + " parked=%d queue_type=quorum nodes=3",
+          settings.fault(),
+          figures.lost(),
+          figures.duplicated(),
+          recovery,
+          complete,
+          seconds,
+          expectedItems,
+          settings.users(),
+          settings.pages(),
+          settings.consumers(),
+          back,
+          rateBefore,
+          figures.parked());
+    }
+  }
+
+  private List<String> quarryArgs(String addresses) {
+    List<String> args = new ArrayList<>();
+    args.add("--quarry.platform.base-url=" + simulator.baseUrl());
+    args.add("--quarry.rabbitmq.addresses=" + addresses);
+    args.add("--quarry.rabbitmq.host=127.0.0.1");
+    // The figures of the management API come from node 2, which the fault leaves alone.
+    args.add("--quarry.rabbitmq.management-port=15782");
+    for (String kind : List.of("work", "events", "dead-letter", "delay")) {
+      args.add("--quarry.rabbitmq.queue-types." + kind + "=quorum");
+    }
+    args.add("--quarry.mining.consumers=" + settings.consumers());
+    // Production's redeliveries (the test profile's single one at 100 ms is for fast tests).
+    args.add("--quarry.mining.redeliveries=3");
+    args.add("--quarry.mining.redelivery-delay=1s");
+    args.add("--quarry.mining.dead-letter-retries=3");
+    // Each channel on the lost node logs a stack trace (acks and publishes that failed, consumers
+    // restarted): hundreds of lines that hide the run's own. The figures say what came of them.
+    args.add("--logging.level.org.springframework.amqp=OFF");
+    args.add("--logging.level.org.apache.camel.component.springrabbit=OFF");
+    return args;
+  }
+
+  /** Injects the fault; the future completes with the seconds until the node was back. */
+  private CompletableFuture<Double> injectFault(long at) throws Exception {
+    script("kill", "1");
+    return CompletableFuture.supplyAsync(
+        () -> {
+          LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
+          try {
+            script("start-node", "1");
+          } catch (Exception e) {
+            throw new IllegalStateException("node 1 did not come back", e);
+          }
+          double back = (System.nanoTime() - at) / 1e9;
+          say("node 1 back in the cluster %.1f s after the kill", back);
+          return back;
+        });
+  }
+
+  record Figures(long stored, long lost, long duplicated, long parked) {}
+
+  /**
+   * Items never stored, plus items stored but counted less often than stored (per user and day);
+   * items counted more often than stored.
+   */
+  private static Figures figures(Connection db, long expectedItems) throws Exception {
+    long stored = count(db, "select count(*) from raw_item");
+    long undercounted;
+    long overcounted;
+    try (Statement s = db.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "select coalesce(sum(greatest(coalesce(r.n, 0) - coalesce(a.items, 0), 0)), 0),"
+                    + " coalesce(sum(greatest(coalesce(a.items, 0) - coalesce(r.n, 0), 0)), 0)"
+                    + " from analytics_daily a full join (select user_id, stream, item_day as"
+                    + " day, count(*) as n from raw_item group by 1, 2, 3) r"
+                    + " using (user_id, stream, day)")) {
+      rs.next();
+      undercounted = rs.getLong(1);
+      overcounted = rs.getLong(2);
+    }
+    long parked = count(db, "select count(*) from dead_letter");
+    return new Figures(
+        stored, Math.max(0, expectedItems - stored) + undercounted, overcounted, parked);
+  }
+
+  private void insertUsers(Connection db, TokenCipher cipher) throws Exception {
+    db.setAutoCommit(false);
+    try (PreparedStatement insert =
+        db.prepareStatement(
+            "insert into app_user (external_id, access_token, active) values (?, ?, true)")) {
+      for (int i = 1; i <= settings.users(); i++) {
+        insert.setString(1, "chaos-" + i);
+        insert.setBytes(2, cipher.encrypt("token-" + i));
+        insert.addBatch();
+      }
+      insert.executeBatch();
+      db.commit();
+    } finally {
+      db.setAutoCommit(true);
+    }
+  }
+
+  /** Pages per second over the polls of the last {@code span} nanoseconds. */
+  private static double rate(Deque<long[]> window, long span) {
+    if (window.size() < 2) {
+      return 0;
+    }
+    long[] last = window.peekLast();
+    long[] first = window.peekFirst();
+    for (long[] poll : window) {
+      if (last[0] - poll[0] <= span) {
+        first = poll;
+        break;
+      }
+    }
+    return last[0] == first[0] ? 0 : (last[1] - first[1]) * 1e9 / (last[0] - first[0]);
+  }
+
+  private static Map<String, Long> chains(Connection db) throws Exception {
+    Map<String, Long> chains = new LinkedHashMap<>();
+    try (Statement s = db.createStatement();
+        ResultSet rs =
+            s.executeQuery("select status, count(*) from mining_state group by 1 order by 1")) {
+      while (rs.next()) {
+        chains.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    return chains;
+  }
+
+  private static long count(Connection db, String sql) throws Exception {
+    try (Statement s = db.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private static double seconds(long since) {
+    return (System.nanoTime() - since) / 1e9;
+  }
+
+  /** Runs {@code bench/cluster} with the arguments; its standard output, or a failure. */
+  private String script(String... args) throws IOException, InterruptedException {
+    List<String> command = new ArrayList<>();
+    command.add(cluster.toString());
+    command.addAll(List.of(args));
+    Process process =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    String out = new String(process.getInputStream().readAllBytes());
+    check(process.waitFor() == 0, "bench/cluster " + String.join(" ", args) + " failed");
+    return out;
+  }
+
+  private synchronized void cleanUp() {
+    if (producer != null) {
+      try {
+        producer.close();
+      } catch (IOException ignored) {
+        // closed with the context anyway
+      }
+      producer = null;
+    }
+    if (context != null) {
+      LoggingSystem logging = LoggingSystem.get(getClass().getClassLoader());
+      logging.setLogLevel("org.apache.camel.component.springrabbit", LogLevel.OFF);
+      logging.setLogLevel("org.springframework.amqp", LogLevel.OFF);
+      context.close();
+      context = null;
+    }
+    if (simulator != null) {
+      simulator.close();
+      simulator = null;
+    }
+    BenchSupport.dropEnvironment(bus, name, "benchchaos");
+    BenchSupport.dropEnvironment(database, name, "benchchaos");
+    if (clusterStarted && !settings.keepCluster()) {
+      try {
+        script("stop");
+      } catch (Exception e) {
+        say("could not stop the cluster (bench/cluster stop): %s", e);
+      }
+      clusterStarted = false;
+    }
+  }
+}
