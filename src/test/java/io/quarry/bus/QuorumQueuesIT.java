@@ -137,6 +137,9 @@ class QuorumQueuesIT {
           messages.toMessages(List.of(row("ResendErrorEmailIntegrationEvent", 10))), 10_000);
 
       await().atMost(Duration.ofSeconds(60)).until(() -> handled.size() == NORMAL_EVENTS + 1);
+      assertThat(handled)
+          .as("the high-priority event came through the consumer of its own queue")
+          .containsOnlyOnce("notification-events-high");
       int position = handled.indexOf("notification-events-high");
       assertThat(position)
           .as(
