@@ -45,18 +45,20 @@ import org.springframework.mock.env.MockEnvironment;
  *
  * <p>Faults ({@code -Dbench.chaos.fault}): {@code cluster-node-kill}, {@code kill -9} of the Erlang
  * VM of node 1 (the node Quarry is connected to: it is first in the addresses), which is started
- * again {@code bench.chaos.down-s} seconds later and rejoins the cluster. The last line is {@code
- * RESULT chaos fault=<name> lost=<n> duplicated=<n> recovery_s=<s> ...}: lost counts items never
- * stored plus items stored but not counted by analytics, duplicated counts items analytics counted
- * more than once (raw storage cannot hold a duplicate: its key is the item), recovery_s is the time
- * from the fault until mining ran at half its rate before the fault again.
+ * again {@code bench.chaos.down-s} seconds later and rejoins the cluster; {@code
+ * cluster-node-stop}, the same node stopped gracefully ({@code rabbitmqctl stop}) and started
+ * again. The last line is {@code RESULT chaos fault=<name> lost=<n> duplicated=<n> recovery_s=<s>
+ * ...}: lost counts items never stored plus items stored but not counted by analytics, duplicated
+ * counts items analytics counted more than once (raw storage cannot hold a duplicate: its key is
+ * the item), recovery_s is the time from the fault until mining ran at half its rate before the
+ * fault again.
  */
 public final class ChaosBenchmark {
 
   static final String STREAM = "posts";
   static final int ITEMS_PER_PAGE = 20;
   static final int POLL_MILLIS = 250;
-  static final List<String> FAULTS = List.of("cluster-node-kill");
+  static final List<String> FAULTS = List.of("cluster-node-kill", "cluster-node-stop");
 
   /** One run's settings; each can be overridden with {@code -Dbench.chaos.<name>}. */
   record Settings(
@@ -272,13 +274,16 @@ public final class ChaosBenchmark {
     return args;
   }
 
-  /** Injects the fault; the future completes with the seconds until the node was back. */
-  private CompletableFuture<Double> injectFault(long at) throws Exception {
-    script("kill", "1");
+  /**
+   * Injects the fault beside the polling (a graceful stop takes a while); the future completes with
+   * the seconds until the node was back.
+   */
+  private CompletableFuture<Double> injectFault(long at) {
     return CompletableFuture.supplyAsync(
         () -> {
-          LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
           try {
+            script(settings.fault().equals("cluster-node-kill") ? "kill" : "stop-node", "1");
+            LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
             script("start-node", "1");
           } catch (Exception e) {
             throw new IllegalStateException("node 1 did not come back", e);

@@ -63,4 +63,48 @@ class TopologyMismatchIT {
                     .contains("inequivalent arg 'x-dead-letter-exchange'"));
     assertThat(output).contains("APPLICATION FAILED TO START").contains(queue);
   }
+
+  @Test
+  void aClassicQueueWhereQuorumIsConfiguredStopsStartUpNamingTheQueueType(CapturedOutput output)
+      throws Exception {
+    String queue = "posts-mining-queue-" + env;
+    try (Connection connection = Services.from(props).amqp();
+        Channel channel = connection.createChannel()) {
+      // What an earlier, classic deployment declared: the same dead-lettering, no queue type.
+      channel.queueDeclare(
+          queue,
+          true,
+          false,
+          false,
+          Map.of(
+              "x-dead-letter-exchange",
+              "dead-letters-" + env,
+              "x-dead-letter-routing-key",
+              "posts-mining-queue.dlq-" + env));
+    }
+
+    assertThatThrownBy(
+            () ->
+                new SpringApplicationBuilder(QuarryApplication.class)
+                    .environment(new StandardEnvironment())
+                    .profiles("test")
+                    .run(
+                        "--quarry.environment=" + env,
+                        "--quarry.database.schema=" + env,
+                        "--quarry.rabbitmq.queue-types.work=quorum",
+                        "--server.port=0"))
+        .satisfies(
+            e ->
+                assertThat(Causes.find(e, TopologyMismatchException.class))
+                    .as("a TopologyMismatchException in the cause chain")
+                    .isNotNull()
+                    .extracting(Throwable::getMessage)
+                    .asString()
+                    .contains("queue '" + queue + "'")
+                    .contains("x-queue-type"));
+    assertThat(output)
+        .contains("APPLICATION FAILED TO START")
+        .contains(queue)
+        .contains("quarry.rabbitmq.queue-types");
+  }
 }
