@@ -78,7 +78,14 @@ public class TopologyDeclarer implements InitializingBean, ConnectionListener {
             exchange.name(), exchange.type(), true, false, exchange.arguments());
       }
       for (Topology.Queue queue : topology.queues()) {
-        current = "queue '" + queue.name() + "' (durable, arguments " + queue.arguments() + ")";
+        current =
+            "queue '"
+                + queue.name()
+                + "' ("
+                + queue.arguments().getOrDefault("x-queue-type", "classic")
+                + ", durable, arguments "
+                + queue.arguments()
+                + ")";
         channel.queueDeclare(queue.name(), true, false, false, queue.arguments());
       }
       for (Topology.Binding binding : topology.bindings()) {

@@ -103,6 +103,9 @@ public final class ChaosBenchmark {
   private ProducerTemplate producer;
   private boolean clusterStarted;
 
+  /** When the fault's command returned (a graceful stop takes seconds), or 0 before. */
+  private volatile long nodeDownAt;
+
   private ChaosBenchmark(Settings settings) {
     this.settings = settings;
   }
@@ -179,14 +182,16 @@ public final class ChaosBenchmark {
           window.clear();
           continue;
         }
-        if (faultAt != 0
+        long down = nodeDownAt;
+        if (down != 0
             && Double.isNaN(recovery)
-            && now - faultAt > TimeUnit.SECONDS.toNanos(1)
+            && now - down > TimeUnit.SECONDS.toNanos(1)
             && rate >= 0.5 * rateBefore) {
-          recovery = (now - faultAt) / 1e9;
+          recovery = (now - down) / 1e9;
           say(
-              "%5.1f s: mining back at %s pages/s, %.1f s after the fault",
-              seconds(t0), f0(rate), recovery);
+              "%5.1f s: mining back at %s pages/s, %.1f s after the node went down (%.1f s after"
+                  + " the fault began)",
+              seconds(t0), f0(rate), recovery, (now - faultAt) / 1e9);
         }
         Map<String, Long> chains = chains(db);
         long ended =
@@ -234,7 +239,8 @@ public final class ChaosBenchmark {
       return String.format(
           Locale.ROOT,
           "RESULT chaos fault=%s lost=%d duplicated=%d recovery_s=%.1f complete=%s seconds=%.1f"
-              + " items=%d users=%d pages=%d consumers=%d node_back_s=%.1f rate_before=%.0f"
+              + " items=%d users=%d pages=%d consumers=%d node_down_s=%.1f node_back_s=%.1f"
+              + " rate_before=%.0f"
               + " parked=%d queue_type=quorum nodes=3",
           settings.fault(),
           figures.lost(),
@@ -246,6 +252,7 @@ public final class ChaosBenchmark {
           settings.users(),
           settings.pages(),
           settings.consumers(),
+          nodeDownAt == 0 ? Double.NaN : (nodeDownAt - faultAt) / 1e9,
           back,
           rateBefore,
           figures.parked());
@@ -283,6 +290,7 @@ public final class ChaosBenchmark {
         () -> {
           try {
             script(settings.fault().equals("cluster-node-kill") ? "kill" : "stop-node", "1");
+            nodeDownAt = System.nanoTime();
             LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
             script("start-node", "1");
           } catch (Exception e) {

@@ -100,8 +100,8 @@ class TopologyMismatchIT {
                     .isNotNull()
                     .extracting(Throwable::getMessage)
                     .asString()
-                    .contains("queue '" + queue + "'")
-                    .contains("x-queue-type"));
+                    .contains("queue '" + queue + "' (quorum, durable")
+                    .contains("inequivalent arg"));
     assertThat(output)
         .contains("APPLICATION FAILED TO START")
         .contains(queue)
