@@ -189,6 +189,10 @@ class TickKilledIT {
     env.put("QUARRY_SECURITY_TOKEN_KEY", TOKEN_KEY);
     // The local services are guest/guest and trust authentication.
     env.put("QUARRY_SECURITY_ALLOW_DEFAULT_SERVICE_CREDENTIALS", "true");
+    // The second life runs the test profile's classic queues in the same environment.
+    for (String kind : List.of("WORK", "EVENTS", "DEAD_LETTER", "DELAY")) {
+      env.put("QUARRY_RABBITMQ_QUEUE_TYPES_" + kind, "classic");
+    }
     env.put("QUARRY_PLATFORM_BASE_URL", PLATFORM.baseUrl().toString());
     env.put("QUARRY_MINING_PUBLISH_BATCH_SIZE", "1");
     env.put("QUARRY_STREAMS_POSTS_SCHEDULE", NEVER);
