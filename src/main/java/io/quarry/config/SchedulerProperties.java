@@ -1,5 +1,6 @@
 package io.quarry.config;
 
+import jakarta.validation.Valid;
 import jakarta.validation.constraints.Max;
 import jakarta.validation.constraints.Min;
 import jakarta.validation.constraints.NotNull;
@@ -14,13 +15,15 @@ import java.time.Duration;
  *     never a burst of catch-ups)
  * @param clusterCheckinInterval how often an instance tells the cluster it is alive
  * @param autoStartup start firing triggers at start-up (tests trigger jobs themselves)
+ * @param retention the retention job that purges old history rows
  */
 public record SchedulerProperties(
     String instanceId,
     @Min(0) @Max(200) int threadCount,
     @NotNull Duration misfireThreshold,
     @NotNull Duration clusterCheckinInterval,
-    boolean autoStartup) {
+    boolean autoStartup,
+    @NotNull @Valid RetentionProperties retention) {
 
   /** The configured instance id, or the host name. */
   public String effectiveInstanceId() {

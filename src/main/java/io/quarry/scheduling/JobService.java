@@ -42,14 +42,23 @@ public class JobService {
       Instant previousFireTime,
       String lastOutcome,
       Instant lastRunAt,
-      String kind) {}
+      String kind,
+      String timeZone,
+      String configuredCron,
+      String configuredTimeZone,
+      String scheduleSource,
+      String scheduleSetBy,
+      Map<String, String> scheduleDisagreement) {}
+
+  /** A schedule an admin sets at run time ({@code PUT /api/jobs/{name}/schedule}). */
+  public record ScheduleEdit(String cron, String timeZone) {}
 
   /**
    * Quartz group of the stream schedulers' triggers ({@code quartz://mining/<stream>-scheduler}).
    */
   public static final String STREAM_GROUP = "mining";
 
-  private static final String STREAM_SUFFIX = "-scheduler";
+  static final String STREAM_SUFFIX = "-scheduler";
 
   private final MaintenanceJobs jobs;
   private final Scheduler scheduler;
@@ -58,6 +67,8 @@ public class JobService {
   private final ProducerTemplate camel;
   private final JdbcClient jdbc;
   private final TransactionTemplate transaction;
+  private final Schedules schedules;
+  private final ScheduleRepository scheduleRepository;
 
   public JobService(
       MaintenanceJobs jobs,
@@ -66,7 +77,11 @@ public class JobService {
       QuarryProperties properties,
       ProducerTemplate camel,
       JdbcClient jdbc,
-      PlatformTransactionManager transactions) {
+      PlatformTransactionManager transactions,
+      Schedules schedules,
+      ScheduleRepository scheduleRepository) {
+    this.schedules = schedules;
+    this.scheduleRepository = scheduleRepository;
     this.jobs = jobs;
     this.scheduler = scheduler;
     this.executions = executions;
@@ -137,6 +152,23 @@ public class JobService {
     executions.recordAction(job.name(), "resume", user);
   }
 
+  /**
+   * Sets the job's cron and time zone at run time for the whole cluster, keeping a pause; audited
+   * with the old and the new schedule. It holds across restarts until a configured cron changes.
+   *
+   * @throws Schedules.InvalidScheduleException naming the field that is wrong
+   */
+  public void editSchedule(String name, ScheduleEdit edit, String user) {
+    String job = get(name).name();
+    Schedules.ScheduledJob scheduled =
+        schedules.byName(job).orElseThrow(() -> new UnknownJobException(name));
+    String cron = edit == null ? null : edit.cron();
+    String zone = edit == null ? null : edit.timeZone();
+    String before = schedules.edit(scheduled, cron, zone, user);
+    String after = schedules.applying(scheduled).describe();
+    scheduleRepository.recordAction(job, "edit-schedule", user, before + " -> " + after);
+  }
+
   private JobView view(MaintenanceJobs.Job job) {
     var last = executions.latest(job.name());
     return view(
@@ -182,6 +214,8 @@ public class JobService {
       Instant lastRunAt) {
     Trigger trigger = quartz(() -> scheduler.getTrigger(key));
     String state = quartz(() -> scheduler.getTriggerState(key).name());
+    Optional<Schedules.ScheduledJob> scheduled = schedules.byName(name);
+    Schedule applying = scheduled.map(schedules::applying).orElse(null);
     return new JobView(
         name,
         trigger instanceof CronTrigger cron ? cron.getCronExpression() : configuredCron,
@@ -196,7 +230,18 @@ public class JobService {
             : null,
         lastOutcome,
         lastRunAt,
-        kind);
+        kind,
+        trigger instanceof CronTrigger cron
+            ? cron.getTimeZone().getID()
+            : scheduled.map(Schedules.ScheduledJob::timeZone).orElse(null),
+        configuredCron,
+        scheduled.map(Schedules.ScheduledJob::timeZone).orElse(null),
+        applying != null ? applying.source() : "config",
+        applying != null && "edit".equals(applying.source()) ? applying.by() : null,
+        scheduled
+            .flatMap(schedules::disagreement)
+            .map(Schedules.Disagreement::wanted)
+            .orElse(null));
   }
 
   /** {@code posts-scheduler} (or {@code posts}) names the scheduler of the stream posts. */

@@ -12,7 +12,9 @@ import org.springframework.stereotype.Component;
 
 /**
  * {@code scheduler}: DOWN unless the Quartz scheduler is started (not in standby, not shut down);
- * details show the instance, the cluster mode and the executions that failed in the last day.
+ * details show the instance, the cluster mode, the executions that failed in the last day and the
+ * jobs whose configured schedule differs between live instances ({@code scheduleDisagreements}:
+ * each instance's cron and time zone, and the one that applies).
  */
 @Component("scheduler")
 public class SchedulerHealthIndicator extends AbstractHealthIndicator {
@@ -20,10 +22,12 @@ public class SchedulerHealthIndicator extends AbstractHealthIndicator {
   private final Scheduler scheduler;
   private final JobExecutionRepository executions;
   private final Clock clock;
+  private final Schedules schedules;
 
   public SchedulerHealthIndicator(
-      Scheduler scheduler, JobExecutionRepository executions, Clock clock) {
+      Scheduler scheduler, JobExecutionRepository executions, Clock clock, Schedules schedules) {
     super("Scheduler health check failed");
+    this.schedules = schedules;
     this.scheduler = scheduler;
     this.executions = executions;
     this.clock = clock;
@@ -50,6 +54,14 @@ public class SchedulerHealthIndicator extends AbstractHealthIndicator {
                         "job", f.jobName(),
                         "at", String.valueOf(f.startedAt()),
                         "error", String.valueOf(f.errorMessage())))
+            .toList());
+    builder.withDetail(
+        "scheduleDisagreements",
+        schedules.disagreements().stream()
+            .map(
+                d ->
+                    java.util.Map.of(
+                        "job", d.job(), "instances", d.wanted(), "applied", d.applied()))
             .toList());
   }
 }
