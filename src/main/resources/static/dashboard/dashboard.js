@@ -185,6 +185,7 @@ function renderJobs(jobs) {
       { 'data-job': job.name });
   });
   replaceRows(document.querySelector('#jobs-table tbody'), rows, 'No jobs configured', 9);
+  if (window.quarrySchedule) window.quarrySchedule.decorate(jobs, state.admin); // schedule.js
 }
 
 function renderRunning(running, at) {

@@ -51,9 +51,7 @@ public class MaintenanceJobs {
 
   public MaintenanceJobs(QuarryProperties properties) {
     List<Job> all = new ArrayList<>();
-    properties
-        .jobs()
-        .forEach((key, job) -> all.add(new Job(key, jobName(key), job)));
+    properties.jobs().forEach((key, job) -> all.add(new Job(key, jobName(key), job)));
     if (properties.scheduler() != null && properties.scheduler().retention() != null) {
       RetentionProperties retention = properties.scheduler().retention();
       all.add(

@@ -65,16 +65,15 @@ public class JobController {
       path = "/{name}/schedule",
       method = {RequestMethod.PUT, RequestMethod.POST})
   public JobService.JobView editSchedule(
-      @PathVariable String name,
-      @RequestBody JobService.ScheduleEdit edit,
-      Principal user) {
+      @PathVariable String name, @RequestBody JobService.ScheduleEdit edit, Principal user) {
     jobs.editSchedule(name, edit, user.getName());
     return jobs.get(name);
   }
 
   @ExceptionHandler(Schedules.InvalidScheduleException.class)
   ProblemDetail invalidSchedule(Schedules.InvalidScheduleException e) {
-    ProblemDetail problem = ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
+    ProblemDetail problem =
+        ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
     problem.setProperty("field", e.field());
     return problem;
   }

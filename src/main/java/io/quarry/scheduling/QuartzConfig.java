@@ -7,7 +7,6 @@ import org.apache.camel.CamelContext;
 import org.apache.camel.component.quartz.QuartzComponent;
 import org.apache.camel.component.quartz.QuartzConstants;
 import org.apache.camel.spi.ComponentCustomizer;
-import org.apache.camel.spring.boot.CamelContextConfiguration;
 import org.quartz.Scheduler;
 import org.quartz.SchedulerException;
 import org.quartz.impl.jdbcjobstore.PostgreSQLDelegate;
@@ -72,23 +71,6 @@ public class QuartzConfig {
               component.setPrefixJobNameWithEndpointId(false);
               registerByContextName(scheduler, component.getCamelContext());
             });
-  }
-
-  /**
-   * Registers {@code {{quarry-schedule:...}}} before Camel builds its routes: each clustered
-   * trigger starts with the schedule that applies in the cluster ({@link Schedules}).
-   */
-  @Bean
-  CamelContextConfiguration clusteredSchedules(Schedules schedules) {
-    return new CamelContextConfiguration() {
-      @Override
-      public void beforeApplicationStart(CamelContext camel) {
-        camel.getPropertiesComponent().addPropertiesFunction(new ScheduleFunction(schedules));
-      }
-
-      @Override
-      public void afterApplicationStart(CamelContext camel) {}
-    };
   }
 
   /** Where a job stored with {@code usingFixedCamelContextName=true} looks for its context. */

@@ -122,8 +122,9 @@ public class Schedules {
   /**
    * The schedule this instance starts the job's trigger with (once per start): records this
    * instance's configured schedule, brings the stored trigger to what applies (keeping a pause) and
-   * reports a disagreement. Camel's quartz endpoint is then built with the same cron, so it finds
-   * nothing to reschedule (it would replace the trigger and lose the pause).
+   * reports a disagreement. Camel's quartz endpoint is then given the same cron, so it finds
+   * nothing to reschedule (it would replace the trigger and lose the pause): see
+   * ClusteredSchedulePolicy.
    */
   public Schedule atStartup(String groupAndName) {
     ScheduledJob job =
@@ -190,7 +191,10 @@ public class Schedules {
   public Optional<Disagreement> disagreement(ScheduledJob job) {
     List<ScheduleRepository.Configured> live = repository.live(job.name(), instance);
     long distinct =
-        live.stream().map(c -> c.schedule().cron() + " " + c.schedule().timeZone()).distinct().count();
+        live.stream()
+            .map(c -> c.schedule().cron() + " " + c.schedule().timeZone())
+            .distinct()
+            .count();
     if (distinct < 2) {
       return Optional.empty();
     }
@@ -216,9 +220,7 @@ public class Schedules {
     Schedule edited = new Schedule(normalized, zone, "edit", user, null);
     Trigger stored = quartz(() -> scheduler.getTrigger(job.triggerKey()));
     String before =
-        stored instanceof CronTrigger current
-            ? describe(current)
-            : applying(job).describe();
+        stored instanceof CronTrigger current ? describe(current) : applying(job).describe();
     repository.saveEdit(job.name(), normalized, zone, user);
     if (stored instanceof CronTrigger current && !matches(current, edited)) {
       reschedule(job.triggerKey(), current, edited);
@@ -229,8 +231,8 @@ public class Schedules {
 
   /**
    * Replaces the trigger's schedule, keeping its priority, misfire instruction and job, and its
-   * pause: a paused trigger is replaced and paused again in one transaction, so no instance sees
-   * it unpaused (the job store takes its lock on the transaction's connection).
+   * pause: a paused trigger is replaced and paused again in one transaction, so no instance sees it
+   * unpaused (the job store takes its lock on the transaction's connection).
    *
    * @return whether the trigger was paused
    */
@@ -244,8 +246,7 @@ public class Schedules {
                     .inTimeZone(TimeZone.getTimeZone(ZoneId.of(schedule.timeZone())))
                     .withMisfireHandlingInstructionFireAndProceed())
             .build();
-    boolean paused =
-        quartz(() -> scheduler.getTriggerState(key)) == Trigger.TriggerState.PAUSED;
+    boolean paused = quartz(() -> scheduler.getTriggerState(key)) == Trigger.TriggerState.PAUSED;
     if (!paused) {
       // outside a transaction: Quartz wakes its thread at once, which then sees the new trigger
       quartz(() -> scheduler.rescheduleJob(key, replacement));
@@ -265,7 +266,10 @@ public class Schedules {
 
   private static boolean matches(CronTrigger trigger, Schedule schedule) {
     return normalize(trigger.getCronExpression()).equals(normalize(schedule.cron()))
-        && trigger.getTimeZone().getID().equals(TimeZone.getTimeZone(ZoneId.of(schedule.timeZone())).getID());
+        && trigger
+            .getTimeZone()
+            .getID()
+            .equals(TimeZone.getTimeZone(ZoneId.of(schedule.timeZone())).getID());
   }
 
   private static String describe(CronTrigger trigger) {

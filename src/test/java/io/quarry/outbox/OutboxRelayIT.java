@@ -242,6 +242,60 @@ class OutboxRelayIT {
     }
   }
 
+  @Test
+  void anEventThatCannotBeMarkedPublishedWaitsWithABackoffInsteadOfGoingOutAtEveryPoll()
+      throws Exception {
+    // Issue 16, defect 5: marking failed, the batch was rolled back as if never claimed and
+    // published again at every poll (13 copies in 13 s). Here the database refuses the mark.
+    jdbc.sql(
+            """
+            create function refuse_outbox_mark() returns trigger language plpgsql as $$
+            begin
+              if new.published_at is not null and new.event_type = 'OutboxUnmarkableEvent' then
+                raise exception 'cannot mark this event published';
+              end if;
+              return new;
+            end $$
+            """)
+        .update();
+    jdbc.sql(
+            "create trigger refuse_outbox_mark before update on outbox_event"
+                + " for each row execute function refuse_outbox_mark()")
+        .update();
+    camel.getRouteController().stopRoute("outbox-poll");
+    camel.getRouteController().stopRoute("outbox-wakeup");
+    try {
+      String id = write("OutboxUnmarkableEvent", 1).get(0);
+
+      long first = relay();
+      long second = relay(); // at once, as the next poll would
+
+      assertThat(first + second).isZero();
+      assertThat(
+              jdbc.sql(
+                      """
+                      select attempts, last_error, next_attempt_at > now() from outbox_event
+                       where id = cast(:id as uuid) and published_at is null
+                      """)
+                  .param("id", id)
+                  .query((rs, n) -> rs.getInt(1) + " " + rs.getBoolean(3) + " " + rs.getString(2))
+                  .single())
+          .as("one attempt, waiting, with the reason")
+          .startsWith("1 true ")
+          .contains("cannot mark this event published");
+      assertThat(drain(1)).as("published once, not again by the second run").containsExactly(id);
+      await()
+          .during(Duration.ofMillis(500))
+          .atMost(Duration.ofSeconds(2))
+          .until(() -> channel.messageCount(probe) == 0);
+    } finally {
+      jdbc.sql("drop trigger refuse_outbox_mark on outbox_event").update();
+      jdbc.sql("drop function refuse_outbox_mark()").update();
+      camel.getRouteController().startRoute("outbox-poll");
+      camel.getRouteController().startRoute("outbox-wakeup");
+    }
+  }
+
   private long relay() {
     return producer.requestBody(FlowEndpoints.OUTBOX_RELAY, null, Long.class);
   }

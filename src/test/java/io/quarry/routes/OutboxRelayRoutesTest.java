@@ -60,6 +60,8 @@ class OutboxRelayRoutesTest extends CamelTestSupport {
   private MockEndpoint markFailed;
   private MockEndpoint countPublished;
   private MockEndpoint prune;
+  private MockEndpoint markUnfinished;
+  private MockEndpoint unfinishedBatches;
 
   @Override
   public boolean isUseAdviceWith() {
@@ -105,8 +107,10 @@ class OutboxRelayRoutesTest extends CamelTestSupport {
             "outbox-relay-publish",
             "outbox-relay-one-by-one",
             "outbox-relay-one",
+            "outbox-relay-back-off",
             "outbox-prune")) {
-      AdviceWith.adviceWith(context, route, a -> a.mockEndpointsAndSkip("sql:*", "quarry-amqp:*"));
+      AdviceWith.adviceWith(
+          context, route, a -> a.mockEndpointsAndSkip("sql:*", "quarry-amqp:*", "micrometer:*"));
     }
     context.start();
     claim = mockOf("claim-due.sql");
@@ -115,6 +119,8 @@ class OutboxRelayRoutesTest extends CamelTestSupport {
     markFailed = mockOf("mark-failed.sql");
     countPublished = mockOf("count-published.sql");
     prune = mockOf("prune-published.sql");
+    markUnfinished = mockOf("mark-unfinished.sql");
+    unfinishedBatches = mockOf("micrometer:");
     // The claim answers with the next prepared batch, then with nothing.
     claim.whenAnyExchangeReceived(
         exchange -> exchange.getMessage().setBody(claims.isEmpty() ? List.of() : claims.remove(0)));
@@ -310,22 +316,52 @@ class OutboxRelayRoutesTest extends CamelTestSupport {
   }
 
   @Test
-  void aDatabaseFailureRollsTheBatchBack() throws Exception {
+  void aBatchThatCannotBeMarkedPublishedWaitsWithABackoffOutsideItsTransaction() throws Exception {
+    // Issue 16, defect 5: the batch was rolled back as if never claimed, so every poll published it
+    // again at once.
     adviseAndStart();
-    claims.add(List.of(row("A", 0)));
+    List<Map<String, Object>> rows = List.of(row("A", 0), row("B", 0));
+    claims.add(rows);
     markPublished.whenAnyExchangeReceived(
         exchange -> {
           throw new SQLException("connection lost");
         });
     markFailed.expectedMessageCount(0);
+    markUnfinished.expectedMessageCount(1);
+    unfinishedBatches.expectedMessageCount(1);
+
+    Long relayed = template.requestBody("direct:outbox-relay", null, Long.class);
+
+    assertThat(relayed).isZero();
+    MockEndpoint.assertIsSatisfied(context);
+    assertThat(publish.getReceivedExchanges()).hasSize(1);
+    // the batch's transaction is rolled back; the backoff is written after it, on its own
+    assertThat(transactions.committed).isZero();
+    assertThat(transactions.rolledBack).isEqualTo(1);
+    Exchange backoff = markUnfinished.getReceivedExchanges().get(0);
+    assertThat(ids(backoff.getMessage())).containsExactly(idsOf(rows));
+    assertThat(backoff.getMessage().getHeader("error", String.class)).contains("connection lost");
+    assertThat(backoff.getMessage().getHeader("maxBackoffSeconds")).isEqualTo(30.0);
+    assertThat(backoff.isTransacted()).isFalse();
+    // and the run stops until the next poll or wake-up
+    assertThat(claim.getReceivedExchanges()).hasSize(1);
+  }
+
+  @Test
+  void aFailedClaimFailsTheRunWithNothingToBackOff() throws Exception {
+    adviseAndStart();
+    claim.whenAnyExchangeReceived(
+        exchange -> {
+          throw new SQLException("connection lost");
+        });
+    markUnfinished.expectedMessageCount(0);
+    publish.expectedMessageCount(0);
 
     assertThatThrownBy(() -> template.requestBody("direct:outbox-relay", null, Long.class))
         .isInstanceOf(CamelExecutionException.class)
         .hasRootCauseMessage("connection lost");
 
     MockEndpoint.assertIsSatisfied(context);
-    assertThat(publish.getReceivedExchanges()).hasSize(1);
-    assertThat(transactions.committed).isZero();
     assertThat(transactions.rolledBack).isEqualTo(1);
   }
 

@@ -215,6 +215,69 @@ class MaintenanceJobsIT {
         .contains("quarry_outbox_oldest_pending_age_seconds");
   }
 
+  @Test
+  void theAdminEditsAStreamSchedulersCronAndTimeZoneWithACsrfToken() throws Exception {
+    String path = "/api/jobs/ads-scheduler/schedule";
+    String edit = "{\"cron\":\"0 15 4 1 1 ? 2098\",\"timeZone\":\"Europe/Berlin\"}";
+    assertThat(Csrf.post(port, path, "viewer", "test-viewer-password", edit).statusCode())
+        .isEqualTo(403);
+
+    var response = Csrf.post(port, path, "admin", ADMIN, edit);
+
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body())
+        .contains("\"cron\":\"0 15 4 1 1 ? 2098\"")
+        .contains("\"timeZone\":\"Europe/Berlin\"")
+        .contains("\"scheduleSource\":\"edit\"")
+        .contains("\"scheduleSetBy\":\"admin\"");
+    CronTrigger trigger =
+        (CronTrigger) scheduler.getTrigger(TriggerKey.triggerKey("ads-scheduler", "mining"));
+    assertThat(trigger.getCronExpression()).isEqualTo("0 15 4 1 1 ? 2098");
+    assertThat(trigger.getTimeZone().getID()).isEqualTo("Europe/Berlin");
+    assertThat(
+            jdbc.sql(
+                    "select actor || ': ' || detail from job_action"
+                        + " where action = 'edit-schedule' and job_name = 'ads-scheduler'")
+                .query(String.class)
+                .single())
+        .isEqualTo("admin: '0 0 0 1 1 ? 2099' (UTC) -> '0 15 4 1 1 ? 2098' (Europe/Berlin)");
+  }
+
+  @Test
+  void aBadCronOrTimeZoneIsA400NamingTheField() throws Exception {
+    String path = "/api/jobs/CleanUpSentEmailJob/schedule";
+
+    var badCron = Csrf.post(port, path, "admin", ADMIN, "{\"cron\":\"0 0 25 * * ?\"}");
+    var fiveFields = Csrf.post(port, path, "admin", ADMIN, "{\"cron\":\"0 0 * * *\"}");
+    var badZone =
+        Csrf.post(
+            port, path, "admin", ADMIN, "{\"cron\":\"0 0 3 * * ?\",\"timeZone\":\"Mars/Base\"}");
+
+    assertThat(badCron.statusCode()).isEqualTo(400);
+    assertThat(badCron.headers().firstValue("Content-Type")).hasValue("application/problem+json");
+    assertThat(badCron.body()).contains("\"field\":\"cron\"").contains("\"detail\":\"cron ");
+    assertThat(fiveFields.statusCode()).isEqualTo(400);
+    assertThat(fiveFields.body()).contains("has 5 fields");
+    assertThat(badZone.statusCode()).isEqualTo(400);
+    assertThat(badZone.body()).contains("\"field\":\"timeZone\"").contains("Mars/Base");
+    assertThat(
+            Csrf.post(
+                    port,
+                    "/api/jobs/NoSuchJob/schedule",
+                    "admin",
+                    ADMIN,
+                    "{\"cron\":\"0 0 3 * * ?\"}")
+                .statusCode())
+        .isEqualTo(404);
+    assertThat(
+            ((CronTrigger)
+                    scheduler.getTrigger(
+                        TriggerKey.triggerKey("CleanUpSentEmailJob", "maintenance")))
+                .getCronExpression())
+        .as("unchanged")
+        .isEqualTo("0 0 0 1 1 ? 2099");
+  }
+
   private long count(String sql) {
     return jdbc.sql(sql).query(Long.class).single();
   }

@@ -30,7 +30,9 @@ public class MaintenanceJobRoutes extends RouteBuilder {
   public void configure() {
     for (MaintenanceJobs.Job job : jobs.publishing()) {
       from(ClusteredJobs.trigger(
-              MaintenanceJobs.GROUP + "/" + job.name(), job.properties().priority()))
+              MaintenanceJobs.GROUP + "/" + job.name(),
+              job.properties().cron(),
+              job.properties().priority()))
           .routeId(job.routeId())
           .setHeader(JOB_HEADER, constant(job.name()))
           .to(WORKER);

@@ -33,23 +33,21 @@ public class RetentionRoutes extends RouteBuilder {
     MaintenanceJobs.Job job =
         jobs.byName(MaintenanceJobs.PURGE_HISTORY)
             .orElseThrow(() -> new IllegalStateException("no retention job configured"));
-    from(ClusteredJobs.trigger(MaintenanceJobs.GROUP + "/" + job.name(), job.properties().priority()))
+    from(ClusteredJobs.trigger(
+            MaintenanceJobs.GROUP + "/" + job.name(),
+            job.properties().cron(),
+            job.properties().priority()))
         .routeId(job.routeId())
         .to(PURGE);
 
-    RouteDefinition purge =
-        from(PURGE).routeId("purge-history").bean(RetentionRun.class, "start");
+    RouteDefinition purge = from(PURGE).routeId("purge-history").bean(RetentionRun.class, "start");
     TryDefinition run = purge.doTry();
     for (String table : RetentionRun.TABLES) {
       run.setHeader(RetentionRun.TABLE, constant(table))
-          .setHeader(
-              RetentionRun.RETENTION_SECONDS, method(RetentionRun.class, "retentionSeconds"))
+          .setHeader(RetentionRun.RETENTION_SECONDS, method(RetentionRun.class, "retentionSeconds"))
           .setVariable(LAST_DELETED, header(RetentionRun.BATCH_SIZE))
           .loopDoWhile(method(RetentionRun.class, "fullBatch"))
-          .to(
-              "sql:classpath:sql/retention/"
-                  + table.replace('_', '-')
-                  + ".sql?parametersCount=2")
+          .to("sql:classpath:sql/retention/" + table.replace('_', '-') + ".sql?parametersCount=2")
           .id("purge-" + table.replace('_', '-'))
           .setVariable(LAST_DELETED, method(RetentionRun.class, "deleted"))
           .end()

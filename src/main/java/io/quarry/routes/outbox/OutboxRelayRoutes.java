@@ -26,8 +26,12 @@ import org.springframework.stereotype.Component;
  * nack, or a return as unroutable), the batch is published again event by event, so only the
  * refused events wait; the others may arrive twice (consumers drop duplicates by event id). If the
  * broker is in trouble (no channel, no confirm in time, channel closed), every event of the batch
- * not yet published waits with a backoff. Poll and wake-up both go through the one-slot wake-up
- * queue, so an instance runs one relay at a time and publishes in creation order.
+ * not yet published waits with a backoff. If the batch's transaction itself fails after the claim
+ * (marking the events published fails, or the commit), it is rolled back, and the batch then waits
+ * with a backoff written in a statement of its own ({@code quarry.outbox.unfinished.batches} counts
+ * these): without it, the batch would be claimed and published again at every poll. Poll and
+ * wake-up both go through the one-slot wake-up queue, so an instance runs one relay at a time and
+ * publishes in creation order.
  */
 @Component
 public class OutboxRelayRoutes extends RouteBuilder {
@@ -36,11 +40,15 @@ public class OutboxRelayRoutes extends RouteBuilder {
   static final String PUBLISH_BATCH = "direct:outbox-relay-publish";
   static final String ONE_BY_ONE = "direct:outbox-relay-one-by-one";
   static final String PUBLISH_ONE = "direct:outbox-relay-one";
+  static final String BACK_OFF = "direct:outbox-relay-back-off";
 
   static final String CLAIM_DUE = "sql:classpath:sql/outbox/claim-due.sql?parametersCount=1";
   static final String MARK_PUBLISHED =
       "sql:classpath:sql/outbox/mark-published.sql?parametersCount=1";
   static final String MARK_FAILED = "sql:classpath:sql/outbox/mark-failed.sql?parametersCount=3";
+  static final String MARK_UNFINISHED =
+      "sql:classpath:sql/outbox/mark-unfinished.sql?parametersCount=3";
+  static final String UNFINISHED_BATCHES = "micrometer:counter:quarry.outbox.unfinished.batches";
   static final String COUNT_PUBLISHED =
       "sql:classpath:sql/outbox/count-published.sql?parametersCount=1&outputType=SelectOne";
   static final String PRUNE = "sql:classpath:sql/outbox/prune-published.sql?parametersCount=1";
@@ -92,7 +100,14 @@ public class OutboxRelayRoutes extends RouteBuilder {
         .setVariable(RELAYED, constant(0L))
         .setVariable(PUBLISHED, constant(outbox.batchSize()))
         .loopDoWhile(variable(PUBLISHED).isEqualTo(outbox.batchSize()))
+        .removeVariable(BATCH_IDS)
+        .doTry()
         .to(RELAY_BATCH)
+        .doCatch(Exception.class)
+        .onWhen(variable(BATCH_IDS).isNotNull())
+        .to(BACK_OFF)
+        .setBody(constant(0))
+        .end()
         .setVariable(PUBLISHED, body())
         .setVariable(
             RELAYED, method(OutboxMessages.class, "add(${variable." + RELAYED + "}, ${body})"))
@@ -173,6 +188,20 @@ public class OutboxRelayRoutes extends RouteBuilder {
         .setHeader(ERROR, simple("${exception.message}"))
         .to(MARK_FAILED)
         .end();
+
+    from(BACK_OFF)
+        .routeId("outbox-relay-back-off")
+        .setHeader(IDS, variable(BATCH_IDS))
+        .setHeader(ERROR, simple("the batch's transaction failed: ${exception.message}"))
+        .log(
+            LoggingLevel.WARN,
+            "Outbox relay could not finish a batch of ${header."
+                + IDS
+                + ".length} events (published or not, they are not marked published):"
+                + " ${exception.message}. They wait with a backoff from 1 s up to"
+                + " quarry.outbox.max-backoff and may be published again.")
+        .to(UNFINISHED_BATCHES)
+        .to(MARK_UNFINISHED);
 
     from("timer:outbox-prune?period=60000&delay=60000")
         .routeId("outbox-prune")

@@ -10,45 +10,34 @@ import org.apache.camel.builder.EndpointConsumerBuilder;
  * the CamelContext's fixed name on whichever instance runs it; a missed fire runs once ({@code
  * misfireInstruction=1}: fire once now).
  *
- * <p>Its cron and time zone are not written here but resolved at start-up by the {@code
- * quarry-schedule} properties function (scheduling/ScheduleFunction): the job's configured cron,
- * unless a run-time edit or a newer configuration of another instance applies (see {@code
- * Schedules}). The stored trigger already has that schedule then, so Camel leaves it, and its
- * pause, alone.
+ * <p>The cron written here is the configured one, which keeps the endpoint's URI (stored in the
+ * job's data, by which a manual run finds its route) the same whatever schedule applies. The
+ * schedule the trigger starts with is set on the endpoint before its route starts, by {@code
+ * scheduling/ClusteredSchedulePolicy}: the configured cron unless a run-time edit or a newer
+ * configuration of another instance applies (see {@code Schedules}).
  */
 public final class ClusteredJobs {
 
   private ClusteredJobs() {}
 
   /**
-   * @param job {@code group/name} of the Quartz job and trigger, a job {@code Schedules} knows
+   * @param job {@code group/name} of the Quartz job and trigger
+   * @param cron 6-field Quartz cron, or a property placeholder that resolves to one
    * @param priority trigger priority when two triggers are due at once (higher first), or null
    */
-  public static EndpointConsumerBuilder trigger(String job, Integer priority) {
+  public static EndpointConsumerBuilder trigger(String job, String cron, Integer priority) {
     var quartz =
         quartz(job)
-            .cron("{{quarry-schedule:cron:" + job + "}}")
+            .cron(cron)
             .stateful(true)
             .deleteJob(false)
             .durableJob(true)
             .advanced()
             .usingFixedCamelContextName(true)
-            .triggerParameters("misfireInstruction", 1)
-            .triggerParameters("timeZone", "{{quarry-schedule:zone:" + job + "}}");
+            .triggerParameters("misfireInstruction", 1);
     if (priority != null) {
       quartz.triggerParameters("priority", priority);
     }
     return quartz;
-  }
-
-  /**
-   * The same trigger; the cron is the job's configured one, which {@code Schedules} reads from the
-   * configuration itself.
-   *
-   * @deprecated use {@link #trigger(String, Integer)}
-   */
-  @Deprecated
-  public static EndpointConsumerBuilder trigger(String job, String cron, Integer priority) {
-    return trigger(job, priority);
   }
 }
