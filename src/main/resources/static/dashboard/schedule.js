@@ -78,7 +78,8 @@ window.quarrySchedule = (() => {
     for (const job of jobs) {
       const tr = document.querySelector('#jobs-table tbody tr[data-job="' + CSS.escape(job.name) + '"]');
       if (!tr) continue;
-      const cron = tr.children[2];
+      const code = [...tr.querySelectorAll('code')].find((c) => c.textContent === job.cron);
+      const cron = code ? code.closest('td') : tr.children[2];
       cron.appendChild(node('span', ' ' + (job.timeZone || 'UTC'), { class: 'time-zone' }));
       if (job.scheduleSource === 'edit') {
         cron.appendChild(node('span', ' edited by ' + job.scheduleSetBy, { class: 'schedule-edited' }));
