@@ -47,6 +47,7 @@ public class RetentionRun {
 
   private static final Logger log = LoggerFactory.getLogger(RetentionRun.class);
   private static final String JOB = "PurgeHistoryJob";
+  private static final String EFFECT = "history row(s) deleted";
 
   private final RetentionProperties retention;
   private final JobExecutionRepository executions;
@@ -75,13 +76,25 @@ public class RetentionRun {
     Instant now = clock.instant();
     exchange.setVariable(STARTED, now);
     exchange.setVariable(FIRED, fireTime != null ? fireTime.toInstant() : now);
-    exchange.setVariable(
-        TRIGGER,
-        jobData != null && "manual".equals(jobData.get(MaintenanceJobRunner.TRIGGER_SOURCE))
-            ? Trigger.manual(String.valueOf(jobData.get(MaintenanceJobRunner.TRIGGERED_BY)))
-            : Trigger.SCHEDULE);
+    exchange.setVariable(TRIGGER, triggerOf(jobData));
     exchange.setVariable(COUNTS, new LinkedHashMap<String, Long>());
     exchange.getMessage().setHeader(BATCH_SIZE, retention.batchSize());
+  }
+
+  /** Scheduled, run now by an admin, or an admin's retry of a failed run. */
+  private static Trigger triggerOf(Map<String, Object> jobData) {
+    if (jobData == null || !"manual".equals(jobData.get(MaintenanceJobRunner.TRIGGER_SOURCE))) {
+      return Trigger.SCHEDULE;
+    }
+    String user = String.valueOf(jobData.get(MaintenanceJobRunner.TRIGGERED_BY));
+    Object retryOf = jobData.get(MaintenanceJobRunner.RETRY_OF);
+    try {
+      return retryOf == null
+          ? Trigger.manual(user)
+          : Trigger.retry(user, Long.parseLong(String.valueOf(retryOf)));
+    } catch (NumberFormatException e) {
+      return Trigger.manual(user);
+    }
   }
 
   /** How long rows of the table are kept, in seconds (the statements' parameter). */
@@ -117,14 +130,18 @@ public class RetentionRun {
     return deleted != null && deleted >= retention.batchSize();
   }
 
-  /** Records the run as succeeded, with the rows deleted per table in the log. */
+  /**
+   * Records the run as succeeded with its effect ({@code 2,503 history rows deleted}), the rows
+   * deleted per table in the log.
+   */
   public long succeeded(
       @Variable(STARTED) Instant started,
       @Variable(FIRED) Instant fired,
       @Variable(TRIGGER) Trigger trigger,
       @Variable(COUNTS) Map<String, Long> counts) {
-    long id = executions.recordSucceeded(JOB, instanceId(), fired, started, trigger);
     long total = counts.values().stream().mapToLong(Long::longValue).sum();
+    long id = executions.recordQueued(JOB, instanceId(), fired, started, trigger);
+    executions.recordEffect(id, total, EFFECT);
     log.info(
         "{} ({}) deleted {} rows: {}",
         JOB,

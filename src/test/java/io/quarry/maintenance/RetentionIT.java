@@ -82,7 +82,7 @@ class RetentionIT {
                 count(
                         "select count(*) from job_execution where job_name = 'PurgeHistoryJob'"
                             + " and outcome = 'succeeded' and trigger_source = 'manual'"
-                            + " and triggered_by = 'admin'")
+                            + " and triggered_by = 'admin' and effect = '16 history rows deleted'")
                     == 1);
     assertThat(count("select count(*) from job_execution where job_name = 'OldJob'")).isZero();
     assertThat(count("select count(*) from job_execution where job_name = 'RecentJob'")).isOne();

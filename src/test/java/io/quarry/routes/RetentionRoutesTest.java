@@ -77,7 +77,7 @@ class RetentionRoutesTest extends CamelTestSupport {
   protected RoutesBuilder createRouteBuilder() throws Exception {
     QuarryProperties properties = properties();
     when(scheduler.getSchedulerInstanceId()).thenReturn("node-1");
-    when(executions.recordSucceeded(any(), any(), any(), any(), any())).thenReturn(7L);
+    when(executions.recordQueued(any(), any(), any(), any(), any())).thenReturn(7L);
     context
         .getRegistry()
         .bind(
@@ -163,8 +163,8 @@ class RetentionRoutesTest extends CamelTestSupport {
             30 * 86400.0);
     assertThat(statements.get(0).getHeader(RetentionRun.BATCH_SIZE)).isEqualTo(BATCH);
     verify(executions)
-        .recordSucceeded(
-            eq("PurgeHistoryJob"), eq("node-1"), eq(NOW), eq(NOW), eq(Trigger.SCHEDULE));
+        .recordQueued(eq("PurgeHistoryJob"), eq("node-1"), eq(NOW), eq(NOW), eq(Trigger.SCHEDULE));
+    verify(executions).recordEffect(7L, 8L, "history row(s) deleted");
     assertThat(metrics.counter("quarry.retention.deleted", "table", "job_execution").count())
         .isEqualTo(5);
     assertThat(metrics.counter("quarry.retention.deleted", "table", "scheduler_run").count())
@@ -185,7 +185,26 @@ class RetentionRoutesTest extends CamelTestSupport {
             MaintenanceJobRunner.TRIGGERED_BY,
             "ops"));
 
-    verify(executions).recordSucceeded(any(), any(), any(), any(), eq(Trigger.manual("ops")));
+    verify(executions).recordQueued(any(), any(), any(), any(), eq(Trigger.manual("ops")));
+  }
+
+  @Test
+  void aRetryOfAFailedRunRecordsWhichRunItRetries() throws Exception {
+    start(exchange -> exchange.getMessage().setHeader("CamelSqlUpdateCount", 0));
+
+    template.sendBodyAndHeader(
+        "direct:purge-history-tick",
+        null,
+        "mergedJobDataMap",
+        Map.of(
+            MaintenanceJobRunner.TRIGGER_SOURCE,
+            "manual",
+            MaintenanceJobRunner.TRIGGERED_BY,
+            "ops",
+            MaintenanceJobRunner.RETRY_OF,
+            "41"));
+
+    verify(executions).recordQueued(any(), any(), any(), any(), eq(Trigger.retry("ops", 41)));
   }
 
   @Test
@@ -207,7 +226,7 @@ class RetentionRoutesTest extends CamelTestSupport {
             eq(Trigger.SCHEDULE),
             error.capture());
     assertThat(error.getValue()).hasMessageContaining("relation does not exist");
-    verify(executions, never()).recordSucceeded(any(), any(), any(), any(), any());
+    verify(executions, never()).recordQueued(any(), any(), any(), any(), any());
     assertThat(files).as("no table after the failed one").containsExactly("job-execution");
   }
 }
