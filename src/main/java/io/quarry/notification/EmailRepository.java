@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.List;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.stereotype.Repository;
+import org.springframework.transaction.annotation.Transactional;
 
 /** The email table: mail waiting, sent or failed, and the maintenance the events ask for. */
 @Repository
@@ -36,13 +37,17 @@ public class EmailRepository {
         .single();
   }
 
-  /** Claims up to {@code limit} pending mails for this sender, counting the attempt. */
+  /**
+   * Claims up to {@code limit} pending mails whose next attempt is due for this sender, counting the
+   * attempt.
+   */
   public List<Email> claimPending(int limit) {
     return jdbc.sql(
             """
             update email set status = 'sending', attempts = attempts + 1, updated_at = now()
              where id in (select id from email
-                           where status = 'pending'
+                           where (status = 'pending'
+                                  and (next_attempt_at is null or next_attempt_at <= now()))
                               or (status = 'sending' and updated_at < now() - make_interval(secs => :stuck))
                            order by id limit :limit for update skip locked)
             returning id, recipient, subject, body, attempts
@@ -58,28 +63,116 @@ public class EmailRepository {
 
   public void markSent(long id) {
     jdbc.sql(
-            "update email set status = 'sent', sent_at = now(), updated_at = now(), last_error = null where id = :id")
+            """
+            update email set status = 'sent', sent_at = now(), updated_at = now(), last_error = null,
+                             failure_class = null, smtp_code = null, next_attempt_at = null
+             where id = :id
+            """)
         .param("id", id)
         .update();
   }
 
-  public void markFailed(long id, String error) {
+  /** A permanent failure: the mail is failed for good, with the server's reply code and text. */
+  public void markPermanentlyFailed(long id, Integer smtpCode, String reply) {
     jdbc.sql(
-            "update email set status = 'failed', last_error = :error, updated_at = now() where id = :id")
+            """
+            update email set status = 'failed', failure_class = 'permanent', smtp_code = :code,
+                             last_error = :reply, next_attempt_at = null, updated_at = now()
+             where id = :id
+            """)
         .param("id", id)
-        .param("error", error)
+        .param("code", smtpCode, java.sql.Types.INTEGER)
+        .param("reply", reply)
         .update();
   }
 
-  /** Puts failed mail with attempts left back in line for the sender; returns how many. */
+  /**
+   * A transient failure, counted as an attempt: the mail is tried again after {@code backoff}
+   * doubled for each earlier attempt (at most {@code maxBackoff}), or fails for good once it has
+   * had {@code maxAttempts}.
+   */
+  public void retryLater(
+      long id,
+      Integer smtpCode,
+      String reply,
+      Duration backoff,
+      Duration maxBackoff,
+      int maxAttempts) {
+    jdbc.sql(
+            """
+            update email set status = case when attempts >= :max then 'failed' else 'pending' end,
+                             failure_class = 'transient', smtp_code = :code, last_error = :reply,
+                             next_attempt_at = case when attempts >= :max then null
+                                 else now() + make_interval(secs => least(
+                                          :backoff * power(2, greatest(attempts - 1, 0)),
+                                          :maxBackoff)) end,
+                             updated_at = now()
+             where id = :id
+            """)
+        .param("id", id)
+        .param("code", smtpCode, java.sql.Types.INTEGER)
+        .param("reply", reply)
+        .param("backoff", backoff.toMillis() / 1000.0)
+        .param("maxBackoff", maxBackoff.toMillis() / 1000.0)
+        .param("max", maxAttempts)
+        .update();
+  }
+
+  /**
+   * The SMTP server could not be reached: the attempt is given back and the mail waits {@code
+   * delay}. A null {@code reason} (a mail not even tried during an outage) keeps the last error.
+   */
+  public void postpone(long id, String reason, Duration delay) {
+    jdbc.sql(
+            """
+            update email set status = 'pending', attempts = greatest(attempts - 1, 0),
+                             failure_class = 'unreachable', smtp_code = null,
+                             last_error = coalesce(:reason, last_error),
+                             next_attempt_at = now() + make_interval(secs => :delay),
+                             updated_at = now()
+             where id = :id
+            """)
+        .param("id", id)
+        .param("reason", reason)
+        .param("delay", delay.toMillis() / 1000.0)
+        .update();
+  }
+
+  /**
+   * Puts failed mail with attempts left back in line for the sender; returns how many. A permanent
+   * failure (a 5xx reply) is not put back: only an operator can ({@link #requeueAllFailed}).
+   */
   public int requeueFailed(int maxAttempts) {
     return jdbc.sql(
             """
-            update email set status = 'pending', updated_at = now()
+            update email set status = 'pending', next_attempt_at = null, updated_at = now()
              where status = 'failed' and attempts < :max
+               and failure_class is distinct from 'permanent'
             """)
         .param("max", maxAttempts)
         .update();
+  }
+
+  /**
+   * The operator's re-queue: every failed mail, permanent or out of attempts, is put back in line
+   * with its attempts reset, and the action is audited with who did it. Returns how many.
+   */
+  @Transactional
+  public int requeueAllFailed(String actor) {
+    int mails =
+        jdbc.sql(
+                """
+                update email set status = 'pending', attempts = 0, next_attempt_at = null,
+                                 updated_at = now()
+                 where status = 'failed'
+                """)
+            .update();
+    jdbc.sql(
+            "insert into email_action (action, actor, mails) values ('requeue-failed', :actor, :mails)")
+        .param("actor", actor)
+        .param("mails", mails)
+        .update();
+    return mails;
   }
 
   /** Deletes sent mail older than the retention in batches; returns how many in all. */

@@ -19,7 +19,11 @@ public class MailEndpoint {
             .append(smtp.port())
             .append("?from=RAW(")
             .append(smtp.from())
-            .append(")&connectionTimeout=10000");
+            .append(")&connectionTimeout=")
+            .append(smtp.timeout().toMillis())
+            // a server that accepts the connection but never answers must fail like a closed one
+            .append("&mail.smtp.timeout=")
+            .append(smtp.timeout().toMillis());
     if (smtp.username() != null && !smtp.username().isBlank()) {
       builder
           .append("&username=RAW(")
