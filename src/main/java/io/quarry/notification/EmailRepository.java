@@ -38,8 +38,8 @@ public class EmailRepository {
   }
 
   /**
-   * Claims up to {@code limit} pending mails whose next attempt is due for this sender, counting the
-   * attempt.
+   * Claims up to {@code limit} pending mails whose next attempt is due for this sender, counting
+   * the attempt.
    */
   public List<Email> claimPending(int limit) {
     return jdbc.sql(

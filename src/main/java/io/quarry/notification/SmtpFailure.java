@@ -58,7 +58,7 @@ public record SmtpFailure(Kind kind, Integer code, String reply) {
       }
     }
     if (unreachable != null) {
-      return new SmtpFailure(Kind.UNREACHABLE, null, describe(error, unreachable));
+      return new SmtpFailure(Kind.UNREACHABLE, null, describe(unreachable, rootCause(unreachable)));
     }
     if (badAddress != null) {
       return new SmtpFailure(Kind.PERMANENT, null, describe(badAddress, null));
@@ -109,6 +109,15 @@ public record SmtpFailure(Kind kind, Integer code, String reply) {
       text += " (" + cause.getClass().getSimpleName() + ": " + cause.getMessage() + ")";
     }
     return text;
+  }
+
+  private static Throwable rootCause(Throwable t) {
+    Map<Throwable, Boolean> seen = new IdentityHashMap<>();
+    Throwable root = t;
+    for (Throwable c = t; c != null && seen.put(c, true) == null; c = next(c)) {
+      root = c;
+    }
+    return root;
   }
 
   private static Throwable next(Throwable t) {

@@ -1,6 +1,7 @@
 package io.quarry.routes;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.mockito.ArgumentMatchers.any;
 import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.ArgumentMatchers.anyString;
 import static org.mockito.Mockito.mock;
@@ -8,15 +9,22 @@ import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.when;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quarry.config.NotificationProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.notification.EmailDelivery;
+import io.quarry.notification.EmailMetrics;
 import io.quarry.notification.EmailRepository;
 import io.quarry.notification.EmailRepository.Email;
+import io.quarry.notification.EmailStatus;
 import io.quarry.notification.MailEndpoint;
 import io.quarry.routes.delivery.EmailSenderRoutes;
 import io.quarry.support.TestProperties;
+import jakarta.mail.Address;
 import jakarta.mail.MessagingException;
+import jakarta.mail.SendFailedException;
+import jakarta.mail.internet.InternetAddress;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -26,6 +34,7 @@ import org.apache.camel.RoutesBuilder;
 import org.apache.camel.builder.AdviceWith;
 import org.apache.camel.component.mock.MockEndpoint;
 import org.apache.camel.test.junit5.CamelTestSupport;
+import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,6 +44,8 @@ import org.junit.jupiter.api.Test;
 class EmailSenderRoutesTest extends CamelTestSupport {
 
   private final EmailRepository emails = mock(EmailRepository.class);
+  private final EmailStatus status = mock(EmailStatus.class);
+  private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
   private MockEndpoint smtp;
 
   /** The notification settings of the shipped configuration, SMTP on an example host. */
@@ -47,8 +58,17 @@ class EmailSenderRoutesTest extends CamelTestSupport {
             5,
             Duration.ofSeconds(5),
             50,
+            Duration.ofMinutes(5),
+            Duration.ofHours(1),
+            Duration.ofMinutes(1),
             new NotificationProperties.Smtp(
-                "mail.example.org", 25, null, null, false, "quarry@example.org"));
+                "mail.example.org",
+                25,
+                null,
+                null,
+                false,
+                "quarry@example.org",
+                Duration.ofSeconds(10)));
     return new QuarryProperties(
         "qa",
         null,
@@ -72,11 +92,16 @@ class EmailSenderRoutesTest extends CamelTestSupport {
   @Override
   protected RoutesBuilder createRouteBuilder() {
     context.getRegistry().bind("emailRepository", emails);
-    context.getRegistry().bind("emailDelivery", new EmailDelivery(emails));
+    QuarryProperties properties = notificationProperties();
+    context
+        .getRegistry()
+        .bind(
+            "emailDelivery",
+            new EmailDelivery(
+                emails, new EmailMetrics(status, meters), properties, Clock.systemUTC()));
     Properties placeholders = new Properties();
     placeholders.setProperty("quarry.notification.sender-interval", "1h");
     context.getPropertiesComponent().setOverrideProperties(placeholders);
-    QuarryProperties properties = notificationProperties();
     return new EmailSenderRoutes(properties, new MailEndpoint(properties));
   }
 
@@ -113,11 +138,13 @@ class EmailSenderRoutesTest extends CamelTestSupport {
         .containsEntry("Content-Type", "text/plain; charset=UTF-8");
     verify(emails).markSent(1);
     verify(emails).markSent(2);
-    verify(emails, never()).markFailed(anyLong(), anyString());
+    verify(emails, never()).markPermanentlyFailed(anyLong(), any(), anyString());
+    assertThat(meters.get("quarry.email.sent").counter().count()).isEqualTo(2);
   }
 
   @Test
-  void aRefusedMailIsMarkedFailedWithTheReasonAndTheOthersStillGo() throws Exception {
+  void aMailRefusedWith550FailsForGoodWithTheRepliedCodeAndTextAndTheOthersStillGo()
+      throws Exception {
     adviseAndStart();
     when(emails.claimPending(50))
         .thenReturn(
@@ -127,16 +154,96 @@ class EmailSenderRoutesTest extends CamelTestSupport {
     smtp.whenExchangeReceived(
         1,
         exchange -> {
-          throw new MessagingException("550 no such user");
+          throw invalidAddresses(550, "550 5.1.1 <nobody@example.org>: user unknown");
         });
     smtp.expectedMessageCount(2);
 
     template.sendBody("direct:poll", null);
 
     smtp.assertIsSatisfied();
-    verify(emails).markFailed(1, "MessagingException: 550 no such user");
+    verify(emails).markPermanentlyFailed(1, 550, "550 5.1.1 <nobody@example.org>: user unknown");
+    verify(emails, never())
+        .retryLater(
+            anyLong(), any(), anyString(), any(), any(), org.mockito.ArgumentMatchers.anyInt());
     verify(emails, never()).markSent(1);
     verify(emails).markSent(2);
+    assertThat(counted("quarry.email.failed", "permanent")).isEqualTo(1);
+    assertThat(counted("quarry.email.failed", "transient")).isZero();
+    assertThat(meters.get("quarry.email.sent").counter().count()).isEqualTo(1);
+  }
+
+  @Test
+  void aMailDeferredWith451IsRetriedLaterWithBackoffAndItsReplyNotTheSameAsA550() throws Exception {
+    adviseAndStart();
+    when(emails.claimPending(50))
+        .thenReturn(List.of(new Email(1, "busy@example.org", "Your digest", "3 new posts", 2)));
+    smtp.whenExchangeReceived(
+        1,
+        exchange -> {
+          throw invalidAddresses(451, "451 4.3.0 <busy@example.org>: try again later");
+        });
+    smtp.expectedMessageCount(1);
+
+    template.sendBody("direct:poll", null);
+
+    smtp.assertIsSatisfied();
+    verify(emails)
+        .retryLater(
+            1,
+            451,
+            "451 4.3.0 <busy@example.org>: try again later",
+            Duration.ofMinutes(5),
+            Duration.ofHours(1),
+            5);
+    verify(emails, never()).markPermanentlyFailed(anyLong(), any(), anyString());
+    assertThat(counted("quarry.email.failed", "transient")).isEqualTo(1);
+  }
+
+  @Test
+  void aRefusedConnectionGivesTheAttemptBackAndPostponesTheRestOfTheBatchUntried()
+      throws Exception {
+    adviseAndStart();
+    when(emails.claimPending(50))
+        .thenReturn(
+            List.of(
+                new Email(1, "ann@example.org", "Your digest", "3 new posts", 1),
+                new Email(2, "bob@example.org", "Your digest", "1 new post", 1)));
+    smtp.whenExchangeReceived(
+        1,
+        exchange -> {
+          throw new MessagingException(
+              "Couldn't connect to host, port: mail.example.org, 25; timeout 10000",
+              new java.net.ConnectException("Connection refused"));
+        });
+    smtp.expectedMessageCount(1);
+
+    template.sendBody("direct:poll", null);
+
+    smtp.assertIsSatisfied();
+    verify(emails)
+        .postpone(
+            org.mockito.ArgumentMatchers.eq(1L),
+            org.mockito.ArgumentMatchers.contains("Connection refused"),
+            org.mockito.ArgumentMatchers.eq(Duration.ofMinutes(1)));
+    verify(emails).postpone(2, null, Duration.ofMinutes(1));
+    verify(emails, never())
+        .retryLater(
+            anyLong(), any(), anyString(), any(), any(), org.mockito.ArgumentMatchers.anyInt());
+    verify(emails, never()).markPermanentlyFailed(anyLong(), any(), anyString());
+    assertThat(counted("quarry.email.failed", "unreachable")).isEqualTo(1);
+  }
+
+  private double counted(String name, String failureClass) {
+    return meters.get(name).tag("class", failureClass).counter().count();
+  }
+
+  /** What Angus Mail throws for a refused recipient: the reply is two exceptions down. */
+  private static SendFailedException invalidAddresses(int code, String reply) throws Exception {
+    InternetAddress address = new InternetAddress("someone@example.org");
+    SMTPAddressFailedException refused =
+        new SMTPAddressFailedException(address, "RCPT TO:<someone@example.org>", code, reply);
+    return new SendFailedException(
+        "Invalid Addresses", refused, new Address[0], new Address[0], new Address[] {address});
   }
 
   @Test
