@@ -39,6 +39,11 @@ class MetricNamesTest {
           "quarry_outbox_oldest_pending_age_seconds",
           "quarry_events_duplicates_dropped_total",
           "quarry_job_failed_runs_last_hour",
+          // Quarry: mail (EmailMetrics).
+          "quarry_email_sent_total",
+          "quarry_email_failed_total",
+          "quarry_email_pending",
+          "quarry_email_oldest_pending_age_seconds",
           // Quarry: the broker's queues (management API) and the pipeline (PostgreSQL).
           "quarry_queue_messages",
           "quarry_queue_messages_ready",
