@@ -24,11 +24,15 @@ public class EmailAdminController {
 
   private static final Logger log = LoggerFactory.getLogger(EmailAdminController.class);
 
-  /** The email section of the dashboard. */
+  /**
+   * The email section of the dashboard.
+   *
+   * @param oldestPendingSeconds age of the oldest mail not yet delivered, 0 when none waits
+   */
   public record Overview(
       Instant at,
       EmailStatus.Counts counts,
-      EmailStatus.Backlog backlog,
+      double oldestPendingSeconds,
       List<EmailStatus.FailedMail> failed) {}
 
   /** What a bulk re-queue did. */
@@ -45,7 +49,12 @@ public class EmailAdminController {
   @GetMapping
   public Overview overview(
       @RequestParam(defaultValue = "50") @Range(min = 1, max = 500) int limit) {
-    return new Overview(Instant.now(), status.counts(), status.backlog(), status.failed(limit));
+    EmailStatus.Backlog backlog = status.backlog();
+    return new Overview(
+        Instant.now(),
+        status.counts(),
+        backlog.oldestAge().toMillis() / 1000.0,
+        status.failed(limit));
   }
 
   @PostMapping("/requeue-failed")
