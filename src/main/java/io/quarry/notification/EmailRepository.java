@@ -1,5 +1,6 @@
 package io.quarry.notification;
 
+import java.sql.Types;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -81,7 +82,7 @@ public class EmailRepository {
              where id = :id
             """)
         .param("id", id)
-        .param("code", smtpCode, java.sql.Types.INTEGER)
+        .param("code", smtpCode, Types.INTEGER)
         .param("reply", reply)
         .update();
   }
@@ -110,7 +111,7 @@ public class EmailRepository {
              where id = :id
             """)
         .param("id", id)
-        .param("code", smtpCode, java.sql.Types.INTEGER)
+        .param("code", smtpCode, Types.INTEGER)
         .param("reply", reply)
         .param("backoff", backoff.toMillis() / 1000.0)
         .param("maxBackoff", maxBackoff.toMillis() / 1000.0)

@@ -11,6 +11,7 @@ import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.time.Duration;
+import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.util.UUID;
 import org.apache.camel.ProducerTemplate;
@@ -260,7 +261,7 @@ class EmailDeliveryIT {
   private static String resendEvent() {
     return """
         {"id":"%s","type":"ResendErrorEmailIntegrationEvent","occurredAt":"%s","payload":{}}"""
-        .formatted(UUID.randomUUID(), java.time.Instant.now());
+        .formatted(UUID.randomUUID(), Instant.now());
   }
 
   private static int freePort() {

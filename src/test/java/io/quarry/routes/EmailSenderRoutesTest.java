@@ -2,8 +2,11 @@ package io.quarry.routes;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.mockito.ArgumentMatchers.any;
+import static org.mockito.ArgumentMatchers.anyInt;
 import static org.mockito.ArgumentMatchers.anyLong;
 import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.ArgumentMatchers.contains;
+import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.never;
 import static org.mockito.Mockito.verify;
@@ -24,6 +27,7 @@ import jakarta.mail.Address;
 import jakarta.mail.MessagingException;
 import jakarta.mail.SendFailedException;
 import jakarta.mail.internet.InternetAddress;
+import java.net.ConnectException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
@@ -162,9 +166,7 @@ class EmailSenderRoutesTest extends CamelTestSupport {
 
     smtp.assertIsSatisfied();
     verify(emails).markPermanentlyFailed(1, 550, "550 5.1.1 <nobody@example.org>: user unknown");
-    verify(emails, never())
-        .retryLater(
-            anyLong(), any(), anyString(), any(), any(), org.mockito.ArgumentMatchers.anyInt());
+    verify(emails, never()).retryLater(anyLong(), any(), anyString(), any(), any(), anyInt());
     verify(emails, never()).markSent(1);
     verify(emails).markSent(2);
     assertThat(counted("quarry.email.failed", "permanent")).isEqualTo(1);
@@ -213,22 +215,16 @@ class EmailSenderRoutesTest extends CamelTestSupport {
         exchange -> {
           throw new MessagingException(
               "Couldn't connect to host, port: mail.example.org, 25; timeout 10000",
-              new java.net.ConnectException("Connection refused"));
+              new ConnectException("Connection refused"));
         });
     smtp.expectedMessageCount(1);
 
     template.sendBody("direct:poll", null);
 
     smtp.assertIsSatisfied();
-    verify(emails)
-        .postpone(
-            org.mockito.ArgumentMatchers.eq(1L),
-            org.mockito.ArgumentMatchers.contains("Connection refused"),
-            org.mockito.ArgumentMatchers.eq(Duration.ofMinutes(1)));
+    verify(emails).postpone(eq(1L), contains("Connection refused"), eq(Duration.ofMinutes(1)));
     verify(emails).postpone(2, null, Duration.ofMinutes(1));
-    verify(emails, never())
-        .retryLater(
-            anyLong(), any(), anyString(), any(), any(), org.mockito.ArgumentMatchers.anyInt());
+    verify(emails, never()).retryLater(anyLong(), any(), anyString(), any(), any(), anyInt());
     verify(emails, never()).markPermanentlyFailed(anyLong(), any(), anyString());
     assertThat(counted("quarry.email.failed", "unreachable")).isEqualTo(1);
   }
