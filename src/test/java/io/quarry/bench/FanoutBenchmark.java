@@ -64,7 +64,11 @@ public final class FanoutBenchmark {
 
   /** One round: the tick and PerfTest on the same number of messages. */
   record Round(
-      double tickSeconds, FanoutPhases.Split split, double perftestRate, CpuSampler.Shares cpu) {
+      double tickSeconds,
+      FanoutPhases.Split split,
+      double perftestRate,
+      CpuSampler.Shares cpu,
+      HeapPeak.Usage heap) {
 
     double usersPerSecond(int users) {
       return users / tickSeconds;
@@ -81,6 +85,7 @@ public final class FanoutBenchmark {
   private JdbcTemplate jdbc;
   private BusNames names;
   private FanoutPhases phases;
+  private HeapPeak heap;
   private int batch;
   private String queue;
 
@@ -107,6 +112,7 @@ public final class FanoutBenchmark {
       args.add("--quarry.mining.publish-batch-size=" + settings.batchSize());
     }
     phases = new FanoutPhases();
+    heap = new HeapPeak();
     context =
         BenchSupport.startQuarry(
             name, args, ctx -> ctx.getBeanFactory().addBeanPostProcessor(phases));
@@ -149,7 +155,7 @@ public final class FanoutBenchmark {
       Round tick = quarryRound();
       purge(queue);
       double rate = perftestRound(perftest, messageBytes);
-      Round complete = new Round(tick.tickSeconds(), tick.split(), rate, tick.cpu());
+      Round complete = new Round(tick.tickSeconds(), tick.split(), rate, tick.cpu(), tick.heap());
       rounds.add(complete);
       say(
           "round %d: tick %s | PerfTest %s msg/s | ratio %.2f",
@@ -173,6 +179,13 @@ public final class FanoutBenchmark {
         median(rounds.stream().mapToDouble(r -> r.split().awaitConfirms() / 1e9).toArray());
     double rest = median(rounds.stream().mapToDouble(r -> r.split().rest() / 1e9).toArray());
     double publishOnly = settings.users() / publish;
+    double peakHeap =
+        median(rounds.stream().mapToDouble(r -> r.heap().peak() / 1048576.0).toArray());
+    double peakLive =
+        median(rounds.stream().mapToDouble(r -> r.heap().peakLive() / 1048576.0).toArray());
+    double heapBefore =
+        median(rounds.stream().mapToDouble(r -> r.heap().before() / 1048576.0).toArray());
+    double maxHeap = Runtime.getRuntime().maxMemory() / 1048576.0;
 
     say("");
     say(
@@ -184,6 +197,10 @@ public final class FanoutBenchmark {
             + " s = send %.2f s + await confirms %.2f s, rest %.2f s)",
         f0(users), tick, read, claim, publish, send, confirms, rest);
     say("  publishing alone     %s msg/s (users / publish time)", f0(publishOnly));
+    say(
+        "  heap of the tick     peak %.1f MB, peak live (after a GC) %.1f MB, %.1f MB before the"
+            + " tick (after a full GC); -Xmx %.0f MB",
+        peakHeap, peakLive, heapBefore, maxHeap);
     say(
         "  PerfTest             %s msg/s (1 producer, -c %d, persistent, mandatory, %d-byte body)",
         f0(perftestRate), batch, messageBytes);
@@ -219,7 +236,8 @@ public final class FanoutBenchmark {
         Locale.ROOT,
         "RESULT fanout users_per_s=%.0f perftest_msgs_per_s=%.0f ratio=%.3f tick_s=%.2f read_s=%.2f"
             + " claim_s=%.2f publish_s=%.2f await_confirms_s=%.2f publish_msgs_per_s=%.0f"
-            + " users=%d batch=%d message_bytes=%d rounds=%d",
+            + " users=%d batch=%d message_bytes=%d rounds=%d peak_heap_mb=%.1f"
+            + " peak_live_heap_mb=%.1f heap_before_mb=%.1f max_heap_mb=%.0f",
         users,
         perftestRate,
         ratio,
@@ -232,16 +250,21 @@ public final class FanoutBenchmark {
         settings.users(),
         batch,
         messageBytes,
-        rounds.size());
+        rounds.size(),
+        peakHeap,
+        peakLive,
+        heapBefore,
+        maxHeap);
   }
 
   private String describe(Round round) {
     return String.format(
         Locale.ROOT,
-        "%.2f s = %s users/s (%s) | CPU %s",
+        "%.2f s = %s users/s (%s) | %s | CPU %s",
         round.tickSeconds(),
         f0(round.usersPerSecond(settings.users())),
         round.split(),
+        round.heap(),
         round.cpu().processLine());
   }
 
@@ -264,14 +287,16 @@ public final class FanoutBenchmark {
   }
 
   private Round tick() {
+    heap.start();
     CpuSampler.Snapshot before = CpuSampler.take();
     phases.measure(Thread.currentThread());
     long start = System.nanoTime();
     producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
     long nanos = System.nanoTime() - start;
+    HeapPeak.Usage memory = heap.stop();
     FanoutPhases.Split split = phases.stop(nanos);
     CpuSampler.Shares cpu = CpuSampler.between(before, CpuSampler.take());
-    return new Round(nanos / 1e9, split, Double.NaN, cpu);
+    return new Round(nanos / 1e9, split, Double.NaN, cpu, memory);
   }
 
   /** Every chain over, so the next tick claims every user again (and leaves no dead rows). */

@@ -8,21 +8,25 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
 import org.springframework.aop.framework.Advised;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 
 /**
  * Where a scheduler tick's time goes: wraps the beans {@code MiningScheduler} calls and notes, on
- * the measured thread only (the tick runs on the caller's thread through {@code direct:}), when the
- * run record was opened, when the claim started and ended, and how long publishing took: the whole
- * {@code BatchPublisher.publishAll} (sending and waiting for the confirms), and of it the sending,
- * read from the publisher's own {@value BatchPublisher#BATCH_TIMER} timer ({@code phase=send}; only
- * the measured tick publishes while it runs). Production code is untouched; the wrappers cost
+ * the measured thread only (the tick runs on the caller's thread through {@code direct:}), how long
+ * opening the run record, the claims and publishing took: the whole {@code
+ * BatchPublisher.publishAll} (sending and waiting for the confirms), and of it the sending, read
+ * from the publisher's own {@value BatchPublisher#BATCH_TIMER} timer ({@code phase=send}; only the
+ * measured tick publishes while it runs). Production code is untouched; the wrappers cost
  * microseconds per batch.
  *
- * <p>The read is the time between the run record and the claim: the camel-sql query of the active
- * users, its rows as maps, and the ids taken out of them.
+ * <p>The read is the time of the route's camel-sql steps that read the active users (a Camel event
+ * notifier on the {@code active-users} endpoints: the queries and their rows as maps), added up
+ * over every page the tick read.
  */
 final class FanoutPhases implements BeanPostProcessor {
 
@@ -31,7 +35,9 @@ final class FanoutPhases implements BeanPostProcessor {
       long total,
       long startRun,
       long read,
+      long reads,
       long claim,
+      long claims,
       long publish,
       long send,
       long publishCalls,
@@ -49,11 +55,14 @@ final class FanoutPhases implements BeanPostProcessor {
     public String toString() {
       return String.format(
           Locale.ROOT,
-          "open run %.2f s, read %.2f s, claim %.2f s, publish %.2f s (%d confirmed batches: send"
-              + " %.2f s, await confirms %.2f s), close run %.2f s, rest (messages, Camel) %.2f s",
+          "open run %.2f s, read %.2f s (%d queries), claim %.2f s (%d statements), publish %.2f s"
+              + " (%d confirmed batches: send %.2f s, await confirms %.2f s), close run %.2f s,"
+              + " rest (messages, Camel) %.2f s",
           startRun / 1e9,
           read / 1e9,
+          reads,
           claim / 1e9,
+          claims,
           publish / 1e9,
           publishCalls,
           send / 1e9,
@@ -66,10 +75,11 @@ final class FanoutPhases implements BeanPostProcessor {
   private volatile Thread measured;
   private MeterRegistry metrics;
   private double sendTotalBefore;
-  private long startRunEnd;
   private long startRun;
-  private long claimStart;
+  private long read;
+  private long reads;
   private long claim;
+  private long claims;
   private long publish;
   private long send;
   private long publishCalls;
@@ -81,10 +91,11 @@ final class FanoutPhases implements BeanPostProcessor {
   }
 
   void measure(Thread thread) {
-    startRunEnd = 0;
     startRun = 0;
-    claimStart = 0;
+    read = 0;
+    reads = 0;
     claim = 0;
+    claims = 0;
     publish = 0;
     send = 0;
     publishCalls = 0;
@@ -97,18 +108,15 @@ final class FanoutPhases implements BeanPostProcessor {
     measured = null;
     send = Math.round(sendTotal() - sendTotalBefore);
     return new Split(
-        totalNanos,
-        startRun,
-        claimStart - startRunEnd,
-        claim,
-        publish,
-        send,
-        publishCalls,
-        finishRun);
+        totalNanos, startRun, read, reads, claim, claims, publish, send, publishCalls, finishRun);
   }
 
   @Override
   public Object postProcessAfterInitialization(Object bean, String beanName) {
+    if (bean instanceof CamelContext camel) {
+      camel.getManagementStrategy().addEventNotifier(new ReadTimer());
+      return bean;
+    }
     if (bean instanceof MiningStateRepository) {
       return wrap(
           bean,
@@ -122,13 +130,10 @@ final class FanoutPhases implements BeanPostProcessor {
             } finally {
               long end = System.nanoTime();
               switch (invocation.getMethod().getName()) {
-                case "startRun" -> {
-                  startRun += end - start;
-                  startRunEnd = end;
-                }
+                case "startRun" -> startRun += end - start;
                 case "claim" -> {
-                  claimStart = start;
                   claim += end - start;
+                  claims++;
                 }
                 case "finishRun" -> finishRun += end - start;
                 default -> {}
@@ -163,6 +168,24 @@ final class FanoutPhases implements BeanPostProcessor {
     } finally {
       publish += System.nanoTime() - start;
       publishCalls++;
+    }
+  }
+
+  /** Adds up the time of the route's reads of the active users on the measured thread. */
+  private final class ReadTimer extends EventNotifierSupport {
+    @Override
+    public void notify(CamelEvent event) {
+      if (Thread.currentThread() == measured
+          && event instanceof CamelEvent.ExchangeSentEvent sent
+          && sent.getEndpoint().getEndpointUri().contains("active-users")) {
+        read += TimeUnit.MILLISECONDS.toNanos(sent.getTimeTaken());
+        reads++;
+      }
+    }
+
+    @Override
+    public boolean isEnabled(CamelEvent event) {
+      return event instanceof CamelEvent.ExchangeSentEvent;
     }
   }
 
