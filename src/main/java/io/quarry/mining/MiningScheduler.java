@@ -22,11 +22,14 @@ import org.springframework.stereotype.Component;
 
 /**
  * The steps of a stream's scheduler route: open a run record, release the users of ticks that died
- * before they published ({@link #releaseAbandoned}), claim the active users whose previous chain is
- * over (the overlap guard, committed before anything is sent), turn each group of claims the route
- * splits off into mining messages (a chain the previous run left incomplete resumes at its saved
- * marker), note each confirmed group (at most once a second in the run record, its sign of life),
- * then close the run, or release the users whose messages did not go out and fail it.
+ * before they published ({@link #releaseAbandoned}), then page after page of active users (read by
+ * the route in id order, {@link #USERS_PER_PAGE} a page after the last id of the previous one):
+ * claim those whose previous chain is over (the overlap guard, committed before anything is sent),
+ * turn each group of claims the route splits off into mining messages (a chain the previous run
+ * left incomplete resumes at its saved marker), note each confirmed group (at most once a second in
+ * the run record, its sign of life); then close the run, or release the users of the page under way
+ * whose messages did not go out and fail it. A tick holds one page at a time, whatever the number
+ * of users.
  */
 @Component
 public class MiningScheduler {
@@ -36,6 +39,19 @@ public class MiningScheduler {
 
   /** Exchange property holding the {@link Tick} of the fan-out under way. */
   public static final String TICK = "quarryTick";
+
+  /** Header: the page read next starts after this user id (keyset paging). */
+  public static final String USERS_AFTER = "quarryUsersAfter";
+
+  /** Header: the most users a page holds. */
+  public static final String USERS_PER_PAGE = "quarryUsersPerPage";
+
+  /**
+   * Publish groups a page of users holds: one claim statement (and commit) per page. A claim per
+   * group of 500 cost 12% of the tick (docs/performance.md); 20 groups keep a page of 10,000 users
+   * (a few MB) at the default group size.
+   */
+  public static final int GROUPS_PER_PAGE = 20;
 
   private static final Logger log = LoggerFactory.getLogger(MiningScheduler.class);
   private static final long PROGRESS_EVERY_NANOS = 1_000_000_000L;
@@ -59,11 +75,22 @@ public class MiningScheduler {
         properties.scheduler() == null ? "unknown" : properties.scheduler().effectiveInstanceId();
   }
 
-  /** Opens the run record; the run id goes on as an exchange property. */
+  /**
+   * Opens the run record; the run id and the tick's progress ({@link #TICK}) go on as exchange
+   * properties.
+   */
   public void startRun(@Header(STREAM) String stream, Exchange exchange) {
     UUID runId = UUID.randomUUID();
     states.startRun(runId, stream, instance);
     exchange.setProperty(RUN_ID, runId);
+    exchange.setProperty(
+        TICK, new Tick(runId, stream, properties.mining().publishBatchSize() * GROUPS_PER_PAGE));
+  }
+
+  /** The parameters of the next page's read: after the last user read, at most a page of them. */
+  public void nextPage(@ExchangeProperty(TICK) Tick tick, Exchange exchange) {
+    exchange.getMessage().setHeader(USERS_AFTER, tick.lastRead);
+    exchange.getMessage().setHeader(USERS_PER_PAGE, tick.pageSize);
   }
 
   /**
@@ -112,25 +139,39 @@ public class MiningScheduler {
   }
 
   /**
-   * Claims the users read by the route whose previous chain is over, and commits, so that a miner
-   * that receives a message finds its chain in progress; the claims become the body, in the order
-   * the route publishes them, and the tick's progress an exchange property ({@link #TICK}).
+   * Claims the users of the page the route read whose previous chain is over, and commits, so that
+   * a miner that receives a message finds its chain in progress; the claims become the body, in the
+   * order the route publishes them. A page shorter than a full one was the last.
    */
   public List<MiningStateRepository.Claim> claim(
-      List<Map<String, Object>> activeUsers,
-      @Header(STREAM) String stream,
-      @ExchangeProperty(RUN_ID) UUID runId,
-      Exchange exchange) {
-    List<Long> users =
-        activeUsers.stream().map(row -> ((Number) row.get("id")).longValue()).toList();
+      List<Map<String, Object>> activeUsers, @ExchangeProperty(TICK) Tick tick) {
+    List<Long> users = new ArrayList<>(activeUsers.size());
+    for (Map<String, Object> row : activeUsers) {
+      users.add(((Number) row.get("id")).longValue());
+    }
+    tick.read += users.size();
+    tick.morePages = users.size() >= tick.pageSize;
+    if (!users.isEmpty()) {
+      tick.lastRead = users.get(users.size() - 1);
+    }
+    tick.page = List.of();
+    tick.pageSent = 0;
+    if (users.isEmpty()) {
+      return tick.page;
+    }
     List<MiningStateRepository.Claim> claimed =
-        states.claim(stream, runId, users, properties.mining().staleChainAfter());
-    Tick tick = new Tick(runId, stream, users.size(), claimed);
-    exchange.setProperty(TICK, tick);
-    // A claim of many users takes a while: if the run was closed as abandoned meanwhile, its
-    // claims are released (releaseUnpublished) rather than left in progress without a message.
-    if (!states.alive(runId)) {
-      throw new AbandonedTickException(runId);
+        states.claim(tick.stream, tick.runId, users, properties.mining().staleChainAfter());
+    tick.page = claimed;
+    tick.scheduled += claimed.size();
+    for (MiningStateRepository.Claim claim : claimed) {
+      if (claim.resumed()) {
+        tick.resumed++;
+      }
+    }
+    // If the run was closed as abandoned meanwhile (silent too long), its claims are released
+    // (releaseUnpublished) rather than left in progress without a message.
+    if (!claimed.isEmpty() && !states.alive(tick.runId)) {
+      throw new AbandonedTickException(tick.runId);
     }
     return claimed;
   }
@@ -164,11 +205,12 @@ public class MiningScheduler {
    */
   public void published(@ExchangeProperty(TICK) Tick tick) {
     tick.sent += tick.inFlight;
+    tick.pageSent += tick.inFlight;
     tick.inFlight = 0;
     long now = System.nanoTime();
     if (now - tick.recordedAt >= PROGRESS_EVERY_NANOS) {
       tick.recordedAt = now;
-      long lastUser = tick.claimed.get(tick.sent - 1).userId();
+      long lastUser = tick.page.get(tick.pageSent - 1).userId();
       if (!states.published(tick.runId, tick.sent, lastUser)) {
         throw new AbandonedTickException(tick.runId);
       }
@@ -179,8 +221,8 @@ public class MiningScheduler {
   public Map<String, Object> finishRun(@ExchangeProperty(TICK) Tick tick) {
     String stream = tick.stream;
     int read = tick.read;
-    int scheduled = tick.claimed.size();
-    int resumed = (int) tick.claimed.stream().filter(MiningStateRepository.Claim::resumed).count();
+    int scheduled = tick.scheduled;
+    int resumed = tick.resumed;
     int skipped = read - scheduled;
     states.finishRun(tick.runId, read, scheduled, resumed, skipped);
     metrics.counter("quarry.scheduler.users.scheduled", "stream", stream).increment(scheduled);
@@ -211,23 +253,28 @@ public class MiningScheduler {
   }
 
   /**
-   * After a failed fan-out: the claimed users whose message was not confirmed are released (marked
-   * failed with the reason), so they do not block the next tick. Nothing to do when the tick failed
-   * before its claim.
+   * After a failed fan-out: the claimed users of the page under way whose message was not confirmed
+   * are released (marked failed with the reason), so they do not block the next tick; the users of
+   * earlier pages were all published, those of later pages never claimed. Nothing to do when the
+   * tick failed between two pages (a read failed) or before its first claim.
    */
   public void releaseUnpublished(
       @ExchangeProperty(TICK) Tick tick,
       @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Exception error) {
-    if (tick == null || tick.sent == tick.claimed.size()) {
+    if (tick == null || tick.pageSent >= tick.page.size()) {
       return;
+    }
+    List<Long> unsent = new ArrayList<>(tick.page.size() - tick.pageSent);
+    for (MiningStateRepository.Claim claim : tick.page.subList(tick.pageSent, tick.page.size())) {
+      unsent.add(claim.userId());
     }
     states.releaseUnsent(
         tick.stream,
         tick.runId,
-        tick.claimed.subList(tick.sent, tick.claimed.size()).stream()
-            .map(MiningStateRepository.Claim::userId)
-            .toList(),
+        unsent,
         error == null ? "fan-out failed" : rootCause(error).getMessage());
+    tick.released += unsent.size();
+    tick.pageSent = tick.page.size();
   }
 
   /** The failure itself, not the wrappers of the split that met it. */
@@ -240,28 +287,50 @@ public class MiningScheduler {
   }
 
   /**
-   * A tick's fan-out as it goes: the users it read and claimed, how many of their messages the
-   * broker confirmed, and when that was last recorded in the run.
+   * A tick's fan-out as it goes: where its read stands, the page of claims under way and how many
+   * of them the broker confirmed, the tick's totals, and when its progress was last recorded in the
+   * run.
    */
   public static final class Tick {
     final UUID runId;
     final String stream;
-    final int read;
-    final List<MiningStateRepository.Claim> claimed;
+    final int pageSize;
+    long lastRead = Long.MIN_VALUE;
+    boolean morePages = true;
+    List<MiningStateRepository.Claim> page = List.of();
+    int pageSent;
+    int read;
+    int scheduled;
+    int resumed;
     int sent;
+    int released;
     int inFlight;
     long recordedAt = System.nanoTime();
 
-    Tick(UUID runId, String stream, int read, List<MiningStateRepository.Claim> claimed) {
+    Tick(UUID runId, String stream, int pageSize) {
       this.runId = runId;
       this.stream = stream;
-      this.read = read;
-      this.claimed = claimed;
+      this.pageSize = pageSize;
+    }
+
+    /** Whether the last page read was full, so another may follow. */
+    public boolean morePages() {
+      return morePages;
     }
 
     /** Users whose message the broker confirmed so far. */
     public int sent() {
       return sent;
+    }
+
+    /** Users read so far. */
+    public int read() {
+      return read;
+    }
+
+    /** Users claimed but released after a failure, their message not confirmed. */
+    public int released() {
+      return released;
     }
   }
 
@@ -279,22 +348,42 @@ public class MiningScheduler {
     }
   }
 
-  /** Records a failed tick (the user list could not be read or the messages not published). */
+  /**
+   * Records a failed tick (a page of users could not be read, or messages not published) with what
+   * it got done: the users read, published (they are mined) and released (claimed, not published:
+   * the next tick schedules them); users after the last page read were not reached.
+   */
   public void failRun(
       @Header(STREAM) String stream,
       @ExchangeProperty(RUN_ID) UUID runId,
+      @ExchangeProperty(TICK) Tick tick,
       @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Exception error) {
     Throwable root = rootCause(error);
     String reason =
         root == null ? "unknown" : root.getClass().getSimpleName() + ": " + root.getMessage();
+    int read = tick == null ? 0 : tick.read;
+    int published = tick == null ? 0 : tick.sent;
+    int released = tick == null ? 0 : tick.released;
     if (runId != null) {
-      states.failRun(runId, reason);
+      states.failRun(
+          runId,
+          reason,
+          new MiningStateRepository.FailedRun(
+              read,
+              published,
+              released,
+              tick == null ? 0 : tick.resumed,
+              tick == null ? 0 : read - tick.scheduled));
     }
     metrics.counter("quarry.scheduler.ticks.failed", "stream", stream).increment();
     log.error(
-        "{} run {} failed (users of batches confirmed before the failure are mined): {}",
+        "{} run {} failed after reading {} users: {} published (they are mined), {} released to the"
+            + " next tick: {}",
         stream,
         runId,
+        read,
+        published,
+        released,
         reason);
   }
 }

@@ -129,16 +129,29 @@ public class MiningStateRepository {
         .update();
   }
 
+  /**
+   * What a failed tick got done: users read, published (mined), released (claimed, not published),
+   * resumed and skipped among those claimed or read.
+   */
+  public record FailedRun(int read, int published, int released, int resumed, int skipped) {}
+
   /** Records a failed tick; a run closed meanwhile (abandoned) keeps its account. */
-  public void failRun(UUID runId, String error) {
+  public void failRun(UUID runId, String error, FailedRun figures) {
     jdbc.sql(
             """
             update scheduler_run set finished_at = now(), outcome = 'failed', error = :error,
-                   users_scheduled = users_published
+                   users_read = :read, users_published = :published, users_scheduled = :published,
+                   users_released = :released, users_resumed = :resumed, users_skipped = :skipped,
+                   heartbeat_at = now()
              where run_id = :run and outcome = 'running'
             """)
         .param("run", runId)
         .param("error", error)
+        .param("read", figures.read())
+        .param("published", figures.published())
+        .param("released", figures.released())
+        .param("resumed", figures.resumed())
+        .param("skipped", figures.skipped())
         .update();
   }
 
@@ -192,6 +205,7 @@ public class MiningStateRepository {
             ), closed as (
               update scheduler_run r
                  set outcome = 'failed', finished_at = now(), users_scheduled = dead.users_published,
+                     users_released = (select count(*) from released where released.run_id = dead.run_id),
                      error = 'abandoned: ' || :why || '; ' || dead.users_published
                              || ' users published, '
                              || (select count(*) from released where released.run_id = dead.run_id)

@@ -19,12 +19,14 @@ import io.quarry.bus.BusNames;
 import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.bus.amqp.PublishFailedException;
 import io.quarry.bus.amqp.QuarryAmqpComponent;
+import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
 import io.quarry.message.MiningMessage;
 import io.quarry.message.MiningMessageCodec;
 import io.quarry.mining.MiningScheduler;
 import io.quarry.mining.MiningStateRepository;
 import io.quarry.mining.MiningStateRepository.Claim;
+import io.quarry.mining.MiningStateRepository.FailedRun;
 import io.quarry.monitoring.PipelineMetrics;
 import io.quarry.routes.scheduling.StreamSchedulerRoutes;
 import io.quarry.support.TestProperties;
@@ -43,17 +45,20 @@ import org.springframework.amqp.core.Message;
 
 /**
  * A stream's scheduler route with the real {@link MiningScheduler} on a mocked repository, the
- * active-users query and the broker mocked: claim after a successful read, publish the claims in
- * groups of {@code publish-batch-size}, close the run with its figures; on a failure release the
- * users whose group was not confirmed and fail the run.
+ * active-users query (a page after {@code quarryUsersAfter}) and the broker mocked: page after
+ * page, claim the page read, publish its claims in groups of {@code publish-batch-size} before the
+ * next read, close the run with its figures; on a failure release the users of the page under way
+ * whose group was not confirmed and fail the run with what it published and released.
  */
 class StreamSchedulerRoutesTest extends CamelTestSupport {
 
-  private static final String SQL = "mock:sql:classpath:sql/active-users.sql";
+  private static final String SQL = "mock:sql:classpath:sql/active-users.sql?parametersCount=2";
+  private static final int BATCH = 2;
+  private static final int PAGE = BATCH * MiningScheduler.GROUPS_PER_PAGE;
   private static final String MINING_QUEUE =
       "mock:quarry-amqp:queue:" + new BusNames("qa").miningQueue("posts");
 
-  private final QuarryProperties properties = TestProperties.posts(5, false, 65536);
+  private final QuarryProperties properties = withPublishBatchSize(BATCH);
   private final MiningStateRepository states = mock(MiningStateRepository.class);
   private final PipelineMetrics metrics = mock(PipelineMetrics.class);
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
@@ -86,14 +91,69 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
     context.start();
   }
 
+  private static QuarryProperties withPublishBatchSize(int batch) {
+    QuarryProperties base = TestProperties.posts(5, false, 65536);
+    MiningProperties m = base.mining();
+    return TestProperties.of(
+        base.platform(),
+        base.streams(),
+        new MiningProperties(
+            m.consumers(),
+            m.prefetch(),
+            m.subscriberConsumers(),
+            m.consecutiveBatchRepeatsLimit(),
+            m.maxPagesPerRun(),
+            batch,
+            m.compressionThreshold(),
+            m.staleChainAfter(),
+            m.abandonedTickAfter(),
+            m.redeliveries(),
+            m.redeliveryDelay(),
+            m.deadLetterRetries()));
+  }
+
+  /** What the route did, in order: reads (after which id), claims (how many), publishes. */
+  private final List<String> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  /** The active-users query answers like the real one: a page of the ids after the header's. */
   private void activeUsers(long... ids) {
-    List<Map<String, Object>> rows =
-        LongStream.of(ids).mapToObj(id -> Map.<String, Object>of("id", id)).toList();
-    getMockEndpoint(SQL).whenAnyExchangeReceived(e -> e.getMessage().setBody(rows));
+    getMockEndpoint(SQL)
+        .whenAnyExchangeReceived(
+            e -> {
+              long after = e.getMessage().getHeader(MiningScheduler.USERS_AFTER, Long.class);
+              int limit = e.getMessage().getHeader(MiningScheduler.USERS_PER_PAGE, Integer.class);
+              events.add("read after " + (after == Long.MIN_VALUE ? "start" : after));
+              e.getMessage()
+                  .setBody(
+                      LongStream.of(ids)
+                          .filter(id -> id > after)
+                          .limit(limit)
+                          .mapToObj(id -> Map.<String, Object>of("id", id))
+                          .toList());
+            });
+    getMockEndpoint(MINING_QUEUE)
+        .whenAnyExchangeReceived(
+            e -> events.add("publish " + e.getMessage().getBody(List.class).size()));
+  }
+
+  /** The claim takes every user it is given. */
+  private void claimEveryone() {
+    claims(ids -> ids.stream().map(id -> new Claim(id, null, false)).toList());
   }
 
   private void claims(List<Claim> claimed) {
-    when(states.claim(eq("posts"), any(), anyList(), any())).thenReturn(claimed);
+    claims(ids -> claimed.stream().filter(c -> ids.contains(c.userId())).toList());
+  }
+
+  @SuppressWarnings("unchecked")
+  private void claims(java.util.function.Function<List<Long>, List<Claim>> claim) {
+    when(states.claim(eq("posts"), any(), anyList(), any()))
+        .thenAnswer(
+            call -> {
+              List<Claim> claimed = claim.apply((List<Long>) call.getArgument(2));
+              events.add("claim " + claimed.size());
+              return claimed;
+            });
     when(states.alive(any())).thenReturn(true);
     when(states.published(any(), anyInt(), anyLong())).thenReturn(true);
   }
@@ -114,12 +174,13 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
     activeUsers(1, 2, 3, 4);
     claims(
         List.of(new Claim(1, null, false), new Claim(2, "m-6", true), new Claim(4, null, false)));
-    getMockEndpoint(MINING_QUEUE).expectedMessageCount(1);
+    getMockEndpoint(MINING_QUEUE).expectedMessageCount(2);
 
     Object figures = template.requestBody("direct:tick", (Object) null);
 
     getMockEndpoint(MINING_QUEUE).assertIsSatisfied();
-    assertThat(groups()).hasSize(1);
+    assertThat(groups()).hasSize(2);
+    assertThat(events).containsExactly("read after start", "claim 3", "publish 2", "publish 1");
     List<MiningMessage> messages = groups().stream().flatMap(List::stream).toList();
     assertThat(messages)
         .extracting(MiningMessage::userId, MiningMessage::currentMarker, MiningMessage::pagesMined)
@@ -157,7 +218,7 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
     getMockEndpoint(MINING_QUEUE).assertIsSatisfied();
     verify(states, never()).claim(any(), any(), anyList(), any());
     ArgumentCaptor<String> reason = ArgumentCaptor.forClass(String.class);
-    verify(states).failRun(any(), reason.capture());
+    verify(states).failRun(any(), reason.capture(), eq(new FailedRun(0, 0, 0, 0, 0)));
     assertThat(reason.getValue()).contains("app_user");
     verify(states, never()).releaseUnsent(any(), any(), anyList(), any());
     verify(metrics).tick("posts", "failed");
@@ -167,7 +228,7 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
   @Test
   void aGroupTheBrokerDidNotConfirmReleasesItsUsersAndTheRestAndFailsTheRun() throws Exception {
     start();
-    int batch = properties.mining().publishBatchSize();
+    int batch = BATCH;
     long[] ids = LongStream.rangeClosed(1, batch * 3L).toArray();
     activeUsers(ids);
     claims(LongStream.of(ids).mapToObj(id -> new Claim(id, null, false)).toList());
@@ -185,7 +246,11 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
     verify(states).releaseUnsent(eq("posts"), any(), released.capture(), anyString());
     assertThat(released.getValue())
         .containsExactlyElementsOf(LongStream.rangeClosed(batch + 1, batch * 3L).boxed().toList());
-    verify(states).failRun(any(), org.mockito.ArgumentMatchers.contains("nacked"));
+    verify(states)
+        .failRun(
+            any(),
+            org.mockito.ArgumentMatchers.contains("nacked"),
+            eq(new FailedRun(batch * 3, batch, batch * 2, 0, 0)));
     verify(states, never()).finishRun(any(), anyInt(), anyInt(), anyInt(), anyInt());
     verify(metrics).tick("posts", "failed");
   }
@@ -194,16 +259,124 @@ class StreamSchedulerRoutesTest extends CamelTestSupport {
   void aRunClosedAsAbandonedDuringItsClaimReleasesWhatItClaimedAndSendsNothing() throws Exception {
     start();
     activeUsers(1);
-    when(states.claim(eq("posts"), any(), anyList(), any()))
-        .thenReturn(List.of(new Claim(1, null, false)));
+    claims(List.of(new Claim(1, null, false)));
     when(states.alive(any())).thenReturn(false);
 
     template.sendBody("direct:tick", null);
 
     assertThat(getMockEndpoint(MINING_QUEUE).getReceivedCounter()).isZero();
     verify(states).releaseUnsent(eq("posts"), any(), eq(List.of(1L)), anyString());
-    verify(states).failRun(any(), org.mockito.ArgumentMatchers.contains("closed as abandoned"));
+    verify(states)
+        .failRun(
+            any(),
+            org.mockito.ArgumentMatchers.contains("closed as abandoned"),
+            eq(new FailedRun(1, 0, 1, 0, 0)));
     verify(states, never()).finishRun(any(), anyInt(), anyInt(), anyInt(), anyInt());
+  }
+
+  @Test
+  void aTickReadsClaimsAndPublishesOnePageAtATime() throws Exception {
+    start();
+    int users = PAGE * 2 + PAGE / 2;
+    long[] ids = LongStream.rangeClosed(1, users).map(i -> i * 10).toArray();
+    activeUsers(ids);
+    claimEveryone();
+
+    Object figures = template.requestBody("direct:tick", (Object) null);
+
+    // each page is claimed and all of it published before the next page is read
+    List<String> expected = new java.util.ArrayList<>();
+    for (int page = 0; page < 3; page++) {
+      int size = page < 2 ? PAGE : PAGE / 2;
+      expected.add(page == 0 ? "read after start" : "read after " + ids[page * PAGE - 1]);
+      expected.add("claim " + size);
+      for (int group = 0; group < size / BATCH; group++) {
+        expected.add("publish " + BATCH);
+      }
+    }
+    assertThat(events).containsExactlyElementsOf(expected);
+    ArgumentCaptor<List<Long>> claimed = listCaptor();
+    verify(states, org.mockito.Mockito.times(3))
+        .claim(eq("posts"), any(), claimed.capture(), any());
+    assertThat(claimed.getAllValues()).extracting(List::size).containsExactly(PAGE, PAGE, PAGE / 2);
+    assertThat(groups().stream().flatMap(List::stream).map(MiningMessage::userId))
+        .containsExactlyElementsOf(LongStream.of(ids).boxed().toList());
+    verify(states).finishRun(any(), eq(users), eq(users), eq(0), eq(0));
+    assertThat(figures)
+        .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.MAP)
+        .containsEntry("read", users)
+        .containsEntry("scheduled", users);
+  }
+
+  @Test
+  void aFullLastPageIsFollowedByAnEmptyRead() throws Exception {
+    start();
+    activeUsers(LongStream.rangeClosed(1, PAGE).toArray());
+    claimEveryone();
+
+    template.sendBody("direct:tick", null);
+
+    assertThat(events).first().isEqualTo("read after start");
+    assertThat(events).last().isEqualTo("read after " + PAGE);
+    verify(states).finishRun(any(), eq(PAGE), eq(PAGE), eq(0), eq(0));
+  }
+
+  @Test
+  void aReadFailingMidwayKeepsWhatWasPublishedAndFailsTheRunWithItsFigures() throws Exception {
+    start();
+    long[] ids = LongStream.rangeClosed(1, PAGE * 3L).toArray();
+    activeUsers(ids);
+    claimEveryone();
+    MockEndpoint sql = getMockEndpoint(SQL);
+    sql.whenExchangeReceived(
+        2,
+        exchange -> {
+          throw new SQLException("canceling statement due to statement timeout");
+        });
+
+    template.sendBody("direct:tick", null);
+
+    assertThat(sql.getReceivedCounter()).isEqualTo(2); // the third page is never read
+    assertThat(groups().stream().flatMap(List::stream).map(MiningMessage::userId))
+        .containsExactlyElementsOf(LongStream.rangeClosed(1, PAGE).boxed().toList());
+    verify(states, never()).releaseUnsent(any(), any(), anyList(), any());
+    verify(states)
+        .failRun(
+            any(),
+            org.mockito.ArgumentMatchers.contains("statement timeout"),
+            eq(new FailedRun(PAGE, PAGE, 0, 0, 0)));
+    verify(states, never()).finishRun(any(), anyInt(), anyInt(), anyInt(), anyInt());
+    verify(metrics).tick("posts", "failed");
+  }
+
+  @Test
+  void aGroupNotConfirmedInTheSecondPageReleasesTheRestOfThatPageOnly() throws Exception {
+    start();
+    long[] ids = LongStream.rangeClosed(1, PAGE * 3L).toArray();
+    activeUsers(ids);
+    claimEveryone();
+    int failing = PAGE / BATCH + 3; // the third group of the second page
+    getMockEndpoint(MINING_QUEUE)
+        .whenExchangeReceived(
+            failing,
+            exchange -> {
+              throw new PublishFailedException("no confirm within 30000 ms");
+            });
+
+    template.sendBody("direct:tick", null);
+
+    assertThat(getMockEndpoint(SQL).getReceivedCounter()).isEqualTo(2);
+    int published = PAGE + 2 * BATCH;
+    ArgumentCaptor<List<Long>> released = listCaptor();
+    verify(states).releaseUnsent(eq("posts"), any(), released.capture(), anyString());
+    assertThat(released.getValue())
+        .containsExactlyElementsOf(
+            LongStream.rangeClosed(published + 1, PAGE * 2L).boxed().toList());
+    verify(states)
+        .failRun(
+            any(),
+            org.mockito.ArgumentMatchers.contains("no confirm"),
+            eq(new FailedRun(PAGE * 2, published, PAGE * 2 - published, 0, 0)));
   }
 
   @SuppressWarnings({"unchecked", "rawtypes"})

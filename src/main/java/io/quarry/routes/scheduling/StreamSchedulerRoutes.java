@@ -6,22 +6,33 @@ import io.quarry.flow.FlowEndpoints;
 import io.quarry.mining.MiningScheduler;
 import io.quarry.monitoring.LogContext;
 import io.quarry.monitoring.PipelineMetrics;
+import org.apache.camel.Predicate;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
 
 /**
  * One scheduler per stream: a clustered Quartz tick (cron from {@code quarry.streams.<s>.schedule},
- * a missed tick fires once) releases the users of earlier ticks that died before publishing, reads
- * the active users with camel-sql and, only if that read succeeds, claims them and splits them into
- * groups of {@code quarry.mining.publish-batch-size} mining messages, each group published with one
- * confirm wait. A failure releases the users whose messages did not go out and marks the run
- * failed.
+ * a missed tick fires once) releases the users of earlier ticks that died before publishing, then
+ * loops over the active users a page at a time (keyset paging in id order with camel-sql, {@link
+ * MiningScheduler#GROUPS_PER_PAGE} publish groups a page): claims the page's users and splits the
+ * claims into groups of {@code quarry.mining.publish-batch-size} mining messages, each group
+ * published with one confirm wait, before it reads the next page. The tick's heap holds one page,
+ * whatever the number of users. A failure releases the claimed users whose messages did not go out
+ * and marks the run failed with what it published.
  */
 @Component
 public class StreamSchedulerRoutes extends RouteBuilder {
 
   /** A fan-out group's confirms may take long while the broker pages a large queue to disk. */
   static final int CONFIRM_TIMEOUT_MILLIS = 30_000;
+
+  /** A page of active users after {@code quarryUsersAfter}, at most {@code quarryUsersPerPage}. */
+  static final String ACTIVE_USERS = "sql:classpath:sql/active-users.sql?parametersCount=2";
+
+  /** The last page read was full: another may follow. */
+  private static final Predicate MORE_USERS =
+      exchange ->
+          exchange.getProperty(MiningScheduler.TICK, MiningScheduler.Tick.class).morePages();
 
   private final QuarryProperties properties;
   private final BusNames names;
@@ -51,15 +62,19 @@ public class StreamSchedulerRoutes extends RouteBuilder {
             exchange, null, stream, exchange.getProperty(MiningScheduler.RUN_ID)))
         .doTry()
             .bean(MiningScheduler.class, "releaseAbandoned").id(stream + "-release-abandoned")
-            .to("sql:classpath:sql/active-users.sql").id(stream + "-read-active-users")
-            .bean(MiningScheduler.class, "claim").id(stream + "-claim-users")
-            .split(simple("${collate(" + properties.mining().publishBatchSize() + ")}"))
-                    .streaming().stopOnException()
-                .bean(MiningScheduler.class, "messages").id(stream + "-mining-messages")
-                .to("quarry-amqp:queue:" + names.miningQueue(stream)
-                        + "?confirmTimeout=" + CONFIRM_TIMEOUT_MILLIS)
-                    .id(stream + "-publish-mining-messages")
-                .bean(MiningScheduler.class, "published").id(stream + "-note-progress")
+            .loopDoWhile(MORE_USERS).id(stream + "-page-by-page")
+                .bean(MiningScheduler.class, "nextPage").id(stream + "-next-page")
+                .to(ACTIVE_USERS).id(stream + "-read-active-users")
+                .bean(MiningScheduler.class, "claim").id(stream + "-claim-users")
+                .split(simple("${collate(" + properties.mining().publishBatchSize() + ")}"))
+                        .streaming().stopOnException().id(stream + "-split-groups")
+                    .bean(MiningScheduler.class, "messages").id(stream + "-mining-messages")
+                    .to("quarry-amqp:queue:" + names.miningQueue(stream)
+                            + "?confirmTimeout=" + CONFIRM_TIMEOUT_MILLIS)
+                        .id(stream + "-publish-mining-messages")
+                    .bean(MiningScheduler.class, "published").id(stream + "-note-progress")
+                .end()
+            .end()
             .endDoTry()
             .bean(MiningScheduler.class, "finishRun").id(stream + "-close-run")
             .bean(PipelineMetrics.class, "tick(" + stream + ", succeeded)").id(stream + "-count-tick")
