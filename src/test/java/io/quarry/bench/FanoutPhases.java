@@ -8,9 +8,6 @@ import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
-import org.apache.camel.CamelContext;
-import org.apache.camel.spi.CamelEvent;
-import org.apache.camel.support.EventNotifierSupport;
 import org.springframework.aop.framework.Advised;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.beans.factory.config.BeanPostProcessor;
@@ -24,9 +21,9 @@ import org.springframework.beans.factory.config.BeanPostProcessor;
  * measured tick publishes while it runs). Production code is untouched; the wrappers cost
  * microseconds per batch.
  *
- * <p>The read is the time of the route's camel-sql steps that read the active users (a Camel event
- * notifier on the {@code active-users} endpoints: the queries and their rows as maps), added up
- * over every page the tick read.
+ * <p>The read is the time before each claim since the previous call of the repository or the
+ * publisher ended: the route's camel-sql query of a page of active users, its rows as maps and the
+ * ids taken out of them, added up over every page the tick read.
  */
 final class FanoutPhases implements BeanPostProcessor {
 
@@ -76,6 +73,7 @@ final class FanoutPhases implements BeanPostProcessor {
   private MeterRegistry metrics;
   private double sendTotalBefore;
   private long startRun;
+  private long lastEnd;
   private long read;
   private long reads;
   private long claim;
@@ -113,10 +111,6 @@ final class FanoutPhases implements BeanPostProcessor {
 
   @Override
   public Object postProcessAfterInitialization(Object bean, String beanName) {
-    if (bean instanceof CamelContext camel) {
-      camel.getManagementStrategy().addEventNotifier(new ReadTimer());
-      return bean;
-    }
     if (bean instanceof MiningStateRepository) {
       return wrap(
           bean,
@@ -129,11 +123,14 @@ final class FanoutPhases implements BeanPostProcessor {
               return invocation.proceed();
             } finally {
               long end = System.nanoTime();
+              lastEnd = end;
               switch (invocation.getMethod().getName()) {
                 case "startRun" -> startRun += end - start;
                 case "claim" -> {
                   claim += end - start;
                   claims++;
+                  read += start - lastEnd;
+                  reads++;
                 }
                 case "finishRun" -> finishRun += end - start;
                 default -> {}
@@ -166,26 +163,9 @@ final class FanoutPhases implements BeanPostProcessor {
     try {
       return invocation.proceed();
     } finally {
-      publish += System.nanoTime() - start;
+      lastEnd = System.nanoTime();
+      publish += lastEnd - start;
       publishCalls++;
-    }
-  }
-
-  /** Adds up the time of the route's reads of the active users on the measured thread. */
-  private final class ReadTimer extends EventNotifierSupport {
-    @Override
-    public void notify(CamelEvent event) {
-      if (Thread.currentThread() == measured
-          && event instanceof CamelEvent.ExchangeSentEvent sent
-          && sent.getEndpoint().getEndpointUri().contains("active-users")) {
-        read += TimeUnit.MILLISECONDS.toNanos(sent.getTimeTaken());
-        reads++;
-      }
-    }
-
-    @Override
-    public boolean isEnabled(CamelEvent event) {
-      return event instanceof CamelEvent.ExchangeSentEvent;
     }
   }
 

@@ -14,8 +14,12 @@ import io.quarry.user.UserRepository;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.camel.CamelContext;
+import org.apache.camel.Processor;
 import org.apache.camel.ProducerTemplate;
+import org.apache.camel.builder.AdviceWith;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.springframework.amqp.rabbit.connection.CachingConnectionFactory;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -24,10 +28,12 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.TestPropertySource;
 
 /**
- * The scheduler's fan-out when the broker does not take its messages: with the stream's mining
- * queue gone every message comes back unroutable, the tick is recorded as failed and the claimed
- * users are released, so the next tick (queue back) schedules them all. No route runs by itself, so
- * nothing consumes the mining messages the test looks at.
+ * The scheduler's fan-out when something fails: with the stream's mining queue gone every message
+ * comes back unroutable, the tick is recorded as failed and the claimed users are released, so the
+ * next tick (queue back) schedules them all; a page read or a publish that fails midway (pages of
+ * {@value #PAGE} users) leaves the users already published to be mined, releases the claimed rest
+ * of the page under way, reads no further, and the run says how many of each. No route runs by
+ * itself, so nothing consumes the mining messages the test looks at.
  */
 @QuarryIntegrationTest
 @TestPropertySource(
@@ -35,6 +41,14 @@ import org.springframework.test.context.TestPropertySource;
 class FanOutFailureIT {
 
   static final int USERS = 5;
+  static final int BATCH = 2;
+  static final int PAGE = BATCH * MiningScheduler.GROUPS_PER_PAGE;
+  static final int MANY = PAGE * 2 + PAGE / 2;
+
+  /** What the tick does before each read of a page and each publish (set by a test). */
+  static volatile Processor beforeRead = exchange -> {};
+
+  static volatile Processor beforePublish = exchange -> {};
 
   @Autowired UserRepository users;
   @Autowired ProducerTemplate camel;
@@ -45,9 +59,32 @@ class FanOutFailureIT {
   @Autowired TopologyDeclarer declarer;
   @Autowired CachingConnectionFactory connectionFactory;
 
+  @BeforeEach
+  void freshUsersAndQueue() throws Exception {
+    beforeRead = exchange -> {};
+    beforePublish = exchange -> {};
+    if (!routes.getRouteController().getRouteStatus("posts-scheduler").isStarted()) {
+      AdviceWith.adviceWith(
+          routes,
+          "posts-scheduler",
+          a -> {
+            a.weaveById("posts-read-active-users").before().process(e -> beforeRead.process(e));
+            a.weaveById("posts-publish-mining-messages")
+                .before()
+                .process(e -> beforePublish.process(e));
+          });
+      routes.getRouteController().startRoute("posts-scheduler");
+    }
+    jdbc.sql("truncate app_user, mining_state, scheduler_run cascade").update();
+    declarer.declare(connectionFactory.createConnection());
+    try (Connection connection = Services.from(environment).amqp();
+        Channel channel = connection.createChannel()) {
+      channel.queuePurge(names.miningQueue("posts"));
+    }
+  }
+
   @Test
   void unroutableMessagesFailTheTickAndReleaseTheUsersForTheNextOne() throws Exception {
-    routes.getRouteController().startRoute("posts-scheduler");
     List<Long> ids = new ArrayList<>();
     for (int i = 1; i <= USERS; i++) {
       ids.add(users.upsert("fan-out-" + i, "token-" + i));
@@ -98,6 +135,122 @@ class FanOutFailureIT {
       }
       assertThat(queued).containsExactlyInAnyOrderElementsOf(ids);
     }
+  }
+
+  @Test
+  void aPageReadFailingMidwayLeavesThePublishedUsersToBeMinedAndReadsNoFurther() throws Exception {
+    List<Long> ids = addUsers(MANY);
+    AtomicInteger reads = new AtomicInteger();
+    beforeRead =
+        exchange -> {
+          if (reads.incrementAndGet() == 2) {
+            jdbc.sql("alter table app_user rename to app_user_away").update();
+          }
+        };
+
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
+
+    jdbc.sql("alter table app_user_away rename to app_user").update();
+    Map<String, Object> failed = lastRun();
+    assertThat(failed)
+        .containsEntry("outcome", "failed")
+        .containsEntry("users_read", PAGE)
+        .containsEntry("users_published", PAGE)
+        .containsEntry("users_scheduled", PAGE)
+        .containsEntry("users_released", 0);
+    assertThat((String) failed.get("error")).contains("app_user");
+    // the first page is queued and its chains wait for their miner; nobody else was claimed
+    List<Long> firstPage = ids.subList(0, PAGE);
+    assertThat(queued()).containsExactlyElementsOf(firstPage);
+    assertThat(chains("in_progress")).containsExactlyElementsOf(firstPage);
+    assertThat(chains(null)).containsExactlyElementsOf(firstPage);
+
+    beforeRead = exchange -> {};
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
+
+    assertThat(lastRun())
+        .containsEntry("outcome", "succeeded")
+        .containsEntry("users_read", MANY)
+        .containsEntry("users_scheduled", MANY - PAGE)
+        .containsEntry("users_skipped", PAGE);
+    assertThat(queued()).containsExactlyElementsOf(ids.subList(PAGE, MANY));
+  }
+
+  @Test
+  void aPublishFailingMidwayReleasesTheRestOfItsPageAndTheNextTickTakesThemUp() throws Exception {
+    List<Long> ids = addUsers(MANY);
+    String queue = names.miningQueue("posts");
+    int failing = PAGE / BATCH + 3; // the third group of the second page
+    AtomicInteger publishes = new AtomicInteger();
+    List<Long> publishedBeforeTheQueueWent = new ArrayList<>();
+    beforePublish =
+        exchange -> {
+          if (publishes.incrementAndGet() == failing) {
+            publishedBeforeTheQueueWent.addAll(queued());
+            try (Connection connection = Services.from(environment).amqp();
+                Channel channel = connection.createChannel()) {
+              channel.queueDelete(queue);
+            }
+          }
+        };
+
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
+
+    int published = PAGE + 2 * BATCH;
+    Map<String, Object> failed = lastRun();
+    assertThat(failed)
+        .containsEntry("outcome", "failed")
+        .containsEntry("users_read", 2 * PAGE)
+        .containsEntry("users_published", published)
+        .containsEntry("users_released", 2 * PAGE - published);
+    assertThat((String) failed.get("error")).contains("unroutable");
+    assertThat(publishedBeforeTheQueueWent).containsExactlyElementsOf(ids.subList(0, published));
+    assertThat(chains("in_progress")).containsExactlyElementsOf(ids.subList(0, published));
+    assertThat(chains("failed")).containsExactlyElementsOf(ids.subList(published, 2 * PAGE));
+    assertThat(chains(null)).hasSize(2 * PAGE); // the last page was never read nor claimed
+
+    beforePublish = exchange -> {};
+    declarer.declare(connectionFactory.createConnection());
+    camel.sendBody(FlowEndpoints.schedulerWorker("posts"), null);
+
+    assertThat(lastRun())
+        .containsEntry("outcome", "succeeded")
+        .containsEntry("users_scheduled", MANY - published)
+        .containsEntry("users_resumed", 2 * PAGE - published)
+        .containsEntry("users_skipped", published);
+    assertThat(queued()).containsExactlyElementsOf(ids.subList(published, MANY));
+  }
+
+  private List<Long> addUsers(int count) {
+    List<Long> ids = new ArrayList<>();
+    for (int i = 1; i <= count; i++) {
+      ids.add(users.upsert("fan-out-" + i, "token-" + i));
+    }
+    return ids;
+  }
+
+  /** The users of the stream's chains in this status (any status: null), in user order. */
+  private List<Long> chains(String status) {
+    return jdbc.sql(
+            "select user_id from mining_state where stream = 'posts'"
+                + " and (cast(:status as text) is null or status = :status) order by user_id")
+        .param("status", status)
+        .query(Long.class)
+        .list();
+  }
+
+  /** Takes every message off the mining queue: the users, in queue order. */
+  private List<Long> queued() throws Exception {
+    List<Long> queued = new ArrayList<>();
+    try (Connection connection = Services.from(environment).amqp();
+        Channel channel = connection.createChannel()) {
+      GetResponse message;
+      while ((message = channel.basicGet(names.miningQueue("posts"), true)) != null) {
+        String body = new String(message.getBody(), java.nio.charset.StandardCharsets.UTF_8);
+        queued.add(Long.parseLong(body.replaceAll(".*\"userId\":(\\d+).*", "$1")));
+      }
+    }
+    return queued;
   }
 
   private Map<String, Object> lastRun() {

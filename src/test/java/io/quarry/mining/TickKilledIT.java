@@ -34,10 +34,11 @@ import org.springframework.jdbc.datasource.SingleConnectionDataSource;
 /**
  * A Quarry JVM killed with SIGKILL in the middle of a tick's fan-out (claims committed, part of the
  * messages published), then the same instance started again: the restart closes the dead tick and
- * releases the users it never sent, and the next tick mines every user, each item once. The first
- * life runs the packaged jar in a process of its own (publishing one message per confirm, so that
- * the fan-out lasts long enough to be cut); the second is a Quarry context in this JVM, on the same
- * environment, schema and instance id.
+ * releases the users it never sent, the users of pages the tick had not reached were never claimed,
+ * and the next tick mines every user, each item once. The first life runs the packaged jar in a
+ * process of its own (publishing one message per confirm, so that the fan-out lasts long enough to
+ * be cut); the second is a Quarry context in this JVM, on the same environment, schema and instance
+ * id.
  */
 class TickKilledIT {
 
@@ -64,6 +65,7 @@ class TickKilledIT {
     try {
       Process firstLife = start(name, instance);
       int published;
+      long claimed;
       SingleConnectionDataSource database = database(name);
       try {
         JdbcClient jdbc = JdbcClient.create(database);
@@ -87,6 +89,17 @@ class TickKilledIT {
                     .single())
             .as("claims left behind")
             .isGreaterThan(0);
+        claimed =
+            jdbc.sql("select count(*) from mining_state where run_id = :run")
+                .param("run", cut.get("run_id"))
+                .query(Long.class)
+                .single();
+        // A page (20 publish groups of 1 here) is claimed only when the one before is published:
+        // the users of later pages were not claimed, not even left in progress.
+        assertThat(claimed)
+            .as("users the killed tick claimed, page by page")
+            .isGreaterThanOrEqualTo(published)
+            .isLessThan(USERS);
       } finally {
         firstLife.destroyForcibly();
         database.destroy();
@@ -101,6 +114,9 @@ class TickKilledIT {
           .extractingByKey("error", org.assertj.core.api.InstanceOfAssertFactories.STRING)
           .contains("its instance restarted")
           .contains(" released to the next tick");
+      int released = (Integer) closed.get("users_released");
+      assertThat((String) closed.get("error")).contains(released + " released to the next tick");
+      assertThat((long) published + released).isLessThanOrEqualTo(claimed);
 
       // The next tick comes once the restarted instance has worked off what the killed one left
       // queued (its published messages, their batches), as a scheduled tick minutes later would:
