@@ -123,13 +123,14 @@ final class FanoutPhases implements BeanPostProcessor {
               return invocation.proceed();
             } finally {
               long end = System.nanoTime();
+              long previousEnd = lastEnd;
               lastEnd = end;
               switch (invocation.getMethod().getName()) {
                 case "startRun" -> startRun += end - start;
                 case "claim" -> {
                   claim += end - start;
                   claims++;
-                  read += start - lastEnd;
+                  read += start - previousEnd;
                   reads++;
                 }
                 case "finishRun" -> finishRun += end - start;
