@@ -23,13 +23,13 @@ import org.springframework.stereotype.Component;
 /**
  * The steps of a stream's scheduler route: open a run record, release the users of ticks that died
  * before they published ({@link #releaseAbandoned}), then page after page of active users (read by
- * the route in id order, {@link #USERS_PER_PAGE} a page after the last id of the previous one):
- * claim those whose previous chain is over (the overlap guard, committed before anything is sent),
- * turn each group of claims the route splits off into mining messages (a chain the previous run
- * left incomplete resumes at its saved marker), note each confirmed group (at most once a second in
- * the run record, its sign of life); then close the run, or release the users of the page under way
- * whose messages did not go out and fail it. A tick holds one page at a time, whatever the number
- * of users.
+ * the route in id order after the last id of the previous page, {@link #GROUPS_PER_PAGE} publish
+ * groups a page): claim those whose previous chain is over (the overlap guard, committed before
+ * anything is sent), turn each group of claims the route splits off into mining messages (a chain
+ * the previous run left incomplete resumes at its saved marker), note each confirmed group (at most
+ * once a second in the run record, its sign of life); then close the run, or release the users of
+ * the page under way whose messages did not go out and fail it. A tick holds one page at a time,
+ * whatever the number of users.
  */
 @Component
 public class MiningScheduler {
