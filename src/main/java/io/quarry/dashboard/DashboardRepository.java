@@ -43,26 +43,7 @@ public class DashboardRepository {
       Integer usersSkipped,
       String instance,
       String effect,
-      Long retryOf) {
-
-    HistoryEntry manual(String actor) {
-      return new HistoryEntry(
-          kind,
-          name,
-          id,
-          startedAt,
-          finishedAt,
-          outcome,
-          error,
-          "manual",
-          actor,
-          usersScheduled,
-          usersSkipped,
-          instance,
-          effect,
-          retryOf);
-    }
-  }
+      Long retryOf) {}
 
   /** A run under way now, on which instance, since when. */
   public record RunningRun(
@@ -169,7 +150,8 @@ public class DashboardRepository {
               """
               select 'stream' as kind, stream || '-scheduler' as name, run_id::text as id,
                      started_at, finished_at, outcome, left(error, 500) as error,
-                     'schedule' as source, null as triggered_by, users_scheduled, users_skipped,
+                     case when triggered_by is null then 'schedule' else 'manual' end as source,
+                     triggered_by, users_scheduled, users_skipped,
                      instance, null as effect, null::bigint as retry_of
                 from scheduler_run""",
               "stream = :streamName",
@@ -199,26 +181,7 @@ public class DashboardRepository {
       HistoryEntry last = rows.get(limit - 1);
       next = new Cursor(last.startedAt(), last.id()).toString();
     }
-    return new HistoryPage(List.copyOf(ManualTicks.attribute(rows, this::streamTriggers)), next);
-  }
-
-  /** The admins' "run now" of the given schedulers between two instants (job_action). */
-  private List<ManualTicks.Action> streamTriggers(
-      List<String> schedulers, Instant from, Instant to) {
-    return jdbc.sql(
-            """
-            select job_name, actor, acted_at from job_action
-             where action = 'trigger' and job_name in (:names)
-               and acted_at between :from and :to
-             order by acted_at
-            """)
-        .param("names", schedulers)
-        .param("from", Timestamp.from(from))
-        .param("to", Timestamp.from(to))
-        .query(
-            (rs, n) ->
-                new ManualTicks.Action(rs.getString(1), rs.getString(2), instant(rs, "acted_at")))
-        .list();
+    return new HistoryPage(List.copyOf(rows), next);
   }
 
   /** Job executions waiting for their event's effect and stream ticks under way, oldest first. */
@@ -233,7 +196,8 @@ public class DashboardRepository {
                 order by started_at limit :limit)
               union all
               (select 'stream', stream || '-scheduler', run_id::text, started_at, instance,
-                      'schedule', null, heartbeat_at, users_published
+                      case when triggered_by is null then 'schedule' else 'manual' end,
+                      triggered_by, heartbeat_at, users_published
                  from scheduler_run where outcome = 'running'
                 order by started_at limit :limit)
             ) running order by started_at, id limit :limit

@@ -14,6 +14,12 @@ public final class FlowEndpoints {
 
   private FlowEndpoints() {}
 
+  /**
+   * Header of a manual tick sent to {@link #schedulerWorker}: the admin who asked for it (the
+   * Quartz trigger sends none), recorded with the run.
+   */
+  public static final String TRIGGERED_BY = "QuarryTriggeredBy";
+
   /** The worker route of a stream's scheduler tick (the Quartz trigger and a manual run use it). */
   public static String schedulerWorker(String stream) {
     return "direct:" + stream + "-scheduler";

@@ -3,6 +3,7 @@ package io.quarry.mining;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarry.config.MiningProperties;
 import io.quarry.config.QuarryProperties;
+import io.quarry.flow.FlowEndpoints;
 import io.quarry.message.MiningMessage;
 import io.quarry.message.MiningMessageCodec;
 import java.time.Instant;
@@ -76,12 +77,15 @@ public class MiningScheduler {
   }
 
   /**
-   * Opens the run record; the run id and the tick's progress ({@link #TICK}) go on as exchange
-   * properties.
+   * Opens the run record, with the admin who asked for a manual tick; the run id and the tick's
+   * progress ({@link #TICK}) go on as exchange properties.
    */
-  public void startRun(@Header(STREAM) String stream, Exchange exchange) {
+  public void startRun(
+      @Header(STREAM) String stream,
+      @Header(FlowEndpoints.TRIGGERED_BY) String triggeredBy,
+      Exchange exchange) {
     UUID runId = UUID.randomUUID();
-    states.startRun(runId, stream, instance);
+    states.startRun(runId, stream, instance, triggeredBy);
     exchange.setProperty(RUN_ID, runId);
     exchange.setProperty(
         TICK, new Tick(runId, stream, properties.mining().publishBatchSize() * GROUPS_PER_PAGE));

@@ -73,14 +73,22 @@ public class MiningStateRepository {
 
   /** Opens a tick's run record, owned by this scheduler instance, alive as of now. */
   public void startRun(UUID runId, String stream, String instance) {
+    startRun(runId, stream, instance, null);
+  }
+
+  /**
+   * @param triggeredBy the admin who asked for this tick, null for a scheduled one
+   */
+  public void startRun(UUID runId, String stream, String instance, String triggeredBy) {
     jdbc.sql(
             """
-            insert into scheduler_run (run_id, stream, instance, heartbeat_at)
-            values (:run, :stream, :instance, now())
+            insert into scheduler_run (run_id, stream, instance, heartbeat_at, triggered_by)
+            values (:run, :stream, :instance, now(), :triggeredBy)
             """)
         .param("run", runId)
         .param("stream", stream)
         .param("instance", instance)
+        .param("triggeredBy", triggeredBy)
         .update();
   }
 

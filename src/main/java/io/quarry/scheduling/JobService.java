@@ -112,7 +112,8 @@ public class JobService {
   public void trigger(String name, String user) {
     Optional<String> stream = stream(name);
     if (stream.isPresent()) {
-      camel.asyncSendBody(FlowEndpoints.schedulerWorker(stream.get()), null);
+      camel.asyncRequestBodyAndHeader(
+          FlowEndpoints.schedulerWorker(stream.get()), null, FlowEndpoints.TRIGGERED_BY, user);
       executions.recordAction(stream.get() + STREAM_SUFFIX, "trigger", user);
       return;
     }
