@@ -9,8 +9,15 @@ import io.quarry.platform.sim.PlatformSimulator;
 import io.quarry.security.TokenCipher;
 import io.quarry.support.Services;
 import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -20,10 +27,12 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -66,7 +75,8 @@ public final class ChaosBenchmark {
           "broker-kill",
           "broker-stop",
           "postgres-restart",
-          "postgres-immediate-stop");
+          "postgres-immediate-stop",
+          "jvm-kill");
 
   /** The environment of {@code bench/cluster} for the single-node broker of the broker faults. */
   static final Map<String, String> SINGLE_BROKER =
@@ -85,12 +95,18 @@ public final class ChaosBenchmark {
     /** A single RabbitMQ node of the run's own (bench/cluster with one node); PostgreSQL 5432. */
     BROKER,
     /** A PostgreSQL of the run's own (bench/postgres); the machine's RabbitMQ (5672). */
-    POSTGRES;
+    POSTGRES,
+    /** Quarry in a JVM of its own, killed and started again; the machine's RabbitMQ and DB. */
+    JVM;
 
     static Target of(String fault) {
-      return fault.startsWith("cluster-")
-          ? CLUSTER
-          : fault.startsWith("broker-") ? BROKER : POSTGRES;
+      if (fault.startsWith("cluster-")) {
+        return CLUSTER;
+      }
+      if (fault.startsWith("broker-")) {
+        return BROKER;
+      }
+      return fault.startsWith("postgres-") ? POSTGRES : JVM;
     }
   }
 
@@ -150,7 +166,7 @@ public final class ChaosBenchmark {
                   "quarry.rabbitmq.port",
                   String.valueOf(SINGLE_AMQP_PORT),
                   String.valueOf(SINGLE_MANAGEMENT_PORT));
-          case POSTGRES -> Services.from(new StandardEnvironment());
+          case POSTGRES, JVM -> Services.from(new StandardEnvironment());
         };
     this.database =
         target == Target.POSTGRES
@@ -208,16 +224,26 @@ public final class ChaosBenchmark {
         postgresStarted = true;
         run(postgres, Map.of(), "start");
       }
+      case JVM -> {
+        // Quarry's JVM is a child process here; the machine's broker and database.
+      }
     }
 
     simulator =
         MiningBenchmark.simulator(Math.max(MiningBenchmark.stockSimulatorThreads(), 64))
             .latency(Duration.ofMillis(settings.latencyMillis()))
             .defaultPages(settings.pages());
-    context = BenchSupport.startQuarry(name, quarryArgs(addresses), c -> {});
-    CamelContext camel = context.getBean(CamelContext.class);
-    producer = camel.createProducerTemplate();
-    TokenCipher cipher = context.getBean(TokenCipher.class);
+    TokenCipher cipher;
+    if (target == Target.JVM) {
+      quarryArgs = quarryArgs(addresses);
+      quarry = startQuarryJvm(1);
+      cipher = new TokenCipher(TEST_TOKEN_KEY);
+    } else {
+      context = BenchSupport.startQuarry(name, quarryArgs(addresses), c -> {});
+      CamelContext camel = context.getBean(CamelContext.class);
+      producer = camel.createProducerTemplate();
+      cipher = context.getBean(TokenCipher.class);
+    }
 
     long expectedPages = (long) settings.users() * settings.pages();
     long expectedItems = expectedPages * ITEMS_PER_PAGE;
@@ -226,7 +252,11 @@ public final class ChaosBenchmark {
       insertUsers(db, cipher);
 
       long t0 = System.nanoTime();
-      producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
+      if (target == Target.JVM) {
+        check(api("POST", "/" + STREAM + "-scheduler/trigger") / 100 == 2, "trigger refused");
+      } else {
+        producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
+      }
       say("tick: %s users fanned out in %.2f s", f0(settings.users()), seconds(t0));
 
       Deque<long[]> window = new ArrayDeque<>(); // (nanos, pages mined) of the last polls
@@ -439,14 +469,24 @@ public final class ChaosBenchmark {
                 nodeDownAt = System.nanoTime();
                 run(postgres, Map.of(), "restart");
               }
+              case "jvm-kill" -> {
+                // kill -9 (SIGKILL): no shutdown hook, no graceful stop of the consumers.
+                quarry.destroyForcibly().waitFor();
+                nodeDownAt = System.nanoTime();
+                say("Quarry's JVM killed (kill -9 of pid %d)", quarry.pid());
+              }
               default -> throw new IllegalStateException(settings.fault());
             }
-            if (!settings.fault().equals("postgres-restart")) {
+            if (target == Target.JVM) {
+              LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
+              quarry = startQuarryJvm(2);
+            } else if (!settings.fault().equals("postgres-restart")) {
               LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
               switch (target) {
                 case CLUSTER -> run(cluster, Map.of(), "start-node", "1");
                 case BROKER -> run(cluster, SINGLE_BROKER, "start-node", "1");
                 case POSTGRES -> run(postgres, Map.of(), "start-server");
+                case JVM -> throw new IllegalStateException();
               }
             }
           } catch (Exception e) {
@@ -468,7 +508,85 @@ public final class ChaosBenchmark {
       case CLUSTER -> "node 1 (in the cluster)";
       case BROKER -> "the broker";
       case POSTGRES -> "PostgreSQL";
+      case JVM -> "a new Quarry JVM";
     };
+  }
+
+  /** The test profile's token key (src/test/resources/application-test.yaml). */
+  static final String TEST_TOKEN_KEY = "dGVzdC1vbmx5LWtleS1mb3ItcXVhcnJ5LWl0LXRlc3Q=";
+
+  private static final String API_TOKEN = "chaos-" + UUID.randomUUID();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private List<String> quarryArgs;
+  private volatile Process quarry;
+  private int httpPort;
+  private final List<Path> quarryLogs = new ArrayList<>();
+
+  /**
+   * Starts Quarry in a JVM of its own (this JVM's classpath, the test profile, the run's
+   * environment and schema, an API client for the trigger) and waits until its API answers.
+   */
+  private Process startQuarryJvm(int life) throws Exception {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      httpPort = socket.getLocalPort();
+    }
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx512m");
+    command.add("-Dsun.net.httpserver.nodelay=true");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add("io.quarry.QuarryApplication");
+    command.add("--spring.profiles.active=test");
+    command.add("--server.address=127.0.0.1");
+    command.add("--server.port=" + httpPort);
+    command.add("--quarry.environment=" + name);
+    command.add("--quarry.database.schema=" + name);
+    command.add("--quarry.security.api-clients=chaos:admin:" + sha256(API_TOKEN));
+    command.add("--logging.level.io.quarry=WARN");
+    command.add("--logging.level.org.apache.camel.component.quartz=WARN");
+    command.addAll(quarryArgs);
+    Path log = Path.of("target", name + "-quarry-" + life + ".log");
+    quarryLogs.add(log);
+    long start = System.nanoTime();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    quarry = process;
+    long deadline = start + TimeUnit.SECONDS.toNanos(180);
+    while (api("GET", "/" + STREAM + "-scheduler") != 200) {
+      check(process.isAlive(), "Quarry's JVM exited; see " + log);
+      check(System.nanoTime() < deadline, "Quarry's JVM did not answer in 180 s; see " + log);
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+    say(
+        "(Quarry JVM %d, pid %d, answering in %.1f s)",
+        life, process.pid(), (System.nanoTime() - start) / 1e9);
+    return process;
+  }
+
+  /** The status of a call of /api/jobs on the child JVM, 0 if it does not answer. */
+  private int api(String method, String path) {
+    try {
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/api/jobs" + path))
+              .header("Authorization", "Bearer " + API_TOKEN)
+              .timeout(Duration.ofSeconds(5))
+              .method(method, HttpRequest.BodyPublishers.noBody())
+              .build();
+      return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
+  }
+
+  private static String sha256(String text) throws Exception {
+    return HexFormat.of()
+        .formatHex(
+            MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
   }
 
   record Figures(long stored, long lost, long duplicated, long parked) {}
@@ -576,6 +694,22 @@ public final class ChaosBenchmark {
   }
 
   private synchronized void cleanUp() {
+    Process child = quarry;
+    if (child != null) {
+      // The run is over: the child JVM stops gracefully (its queues are dropped below).
+      child.destroy();
+      try {
+        if (!child.waitFor(30, TimeUnit.SECONDS)) {
+          child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      quarry = null;
+    }
+    if (!quarryLogs.isEmpty()) {
+      say("(the logs of Quarry's JVMs: %s)", quarryLogs);
+    }
     if (producer != null) {
       try {
         producer.close();
