@@ -57,11 +57,16 @@ import org.springframework.mock.env.MockEnvironment;
  * VM of node 1 (the node Quarry is connected to: it is first in the addresses), which is started
  * again {@code bench.chaos.down-s} seconds later and rejoins the cluster; {@code
  * cluster-node-stop}, the same node stopped gracefully ({@code rabbitmqctl stop}) and started
- * again. The last line is {@code RESULT chaos fault=<name> lost=<n> duplicated=<n> recovery_s=<s>
- * ...}: lost counts items never stored plus items stored but not counted by analytics, duplicated
- * counts items analytics counted more than once (raw storage cannot hold a duplicate: its key is
- * the item), recovery_s is the time from the fault until mining ran at half its rate before the
- * fault again.
+ * again. The single-node faults run against services of their own: {@code broker-kill} and {@code
+ * broker-stop} on a one-node broker ({@code bench/cluster} with {@link #SINGLE_BROKER}, classic
+ * queues); {@code postgres-restart} ({@code pg_ctl restart -m fast}) and {@code
+ * postgres-immediate-stop} ({@code pg_ctl stop -m immediate}, started again) on the PostgreSQL of
+ * {@code bench/postgres}; {@code jvm-kill}, Quarry in a child JVM killed with SIGKILL and a new one
+ * started, which resumes. The last line is {@code RESULT chaos fault=<name> lost=<n> duplicated=<n>
+ * recovery_s=<s> ...}: lost counts items never stored plus items stored but not counted by
+ * analytics, duplicated counts items analytics counted more than once (raw storage cannot hold a
+ * duplicate: its key is the item), recovery_s is the time from the fault until mining ran at half
+ * its rate before the fault again.
  */
 public final class ChaosBenchmark {
 
