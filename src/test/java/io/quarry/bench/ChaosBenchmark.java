@@ -9,20 +9,30 @@ import io.quarry.platform.sim.PlatformSimulator;
 import io.quarry.security.TokenCipher;
 import io.quarry.support.Services;
 import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -47,18 +57,63 @@ import org.springframework.mock.env.MockEnvironment;
  * VM of node 1 (the node Quarry is connected to: it is first in the addresses), which is started
  * again {@code bench.chaos.down-s} seconds later and rejoins the cluster; {@code
  * cluster-node-stop}, the same node stopped gracefully ({@code rabbitmqctl stop}) and started
- * again. The last line is {@code RESULT chaos fault=<name> lost=<n> duplicated=<n> recovery_s=<s>
- * ...}: lost counts items never stored plus items stored but not counted by analytics, duplicated
- * counts items analytics counted more than once (raw storage cannot hold a duplicate: its key is
- * the item), recovery_s is the time from the fault until mining ran at half its rate before the
- * fault again.
+ * again. The single-node faults run against services of their own: {@code broker-kill} and {@code
+ * broker-stop} on a one-node broker ({@code bench/cluster} with {@link #SINGLE_BROKER}, classic
+ * queues); {@code postgres-restart} ({@code pg_ctl restart -m fast}) and {@code
+ * postgres-immediate-stop} ({@code pg_ctl stop -m immediate}, started again) on the PostgreSQL of
+ * {@code bench/postgres}; {@code jvm-kill}, Quarry in a child JVM killed with SIGKILL and a new one
+ * started, which resumes. The last line is {@code RESULT chaos fault=<name> lost=<n> duplicated=<n>
+ * recovery_s=<s> ...}: lost counts items never stored plus items stored but not counted by
+ * analytics, duplicated counts items analytics counted more than once (raw storage cannot hold a
+ * duplicate: its key is the item), recovery_s is the time from the fault until mining ran at half
+ * its rate before the fault again.
  */
 public final class ChaosBenchmark {
 
   static final String STREAM = "posts";
   static final int ITEMS_PER_PAGE = 20;
   static final int POLL_MILLIS = 250;
-  static final List<String> FAULTS = List.of("cluster-node-kill", "cluster-node-stop");
+  static final List<String> FAULTS =
+      List.of(
+          "cluster-node-kill",
+          "cluster-node-stop",
+          "broker-kill",
+          "broker-stop",
+          "postgres-restart",
+          "postgres-immediate-stop",
+          "jvm-kill");
+
+  /** The environment of {@code bench/cluster} for the single-node broker of the broker faults. */
+  static final Map<String, String> SINGLE_BROKER =
+      Map.of(
+          "QUARRY_CLUSTER_NODES", "1",
+          "QUARRY_CLUSTER_NAME", "quarry-single",
+          "QUARRY_CLUSTER_PORT_BASE", "5790");
+
+  static final int SINGLE_AMQP_PORT = 5791;
+  static final int SINGLE_MANAGEMENT_PORT = 15791;
+
+  /** Where a fault strikes, and so which services the run starts of its own. */
+  enum Target {
+    /** bench/cluster's 3 nodes, quorum queues; the machine's PostgreSQL. */
+    CLUSTER,
+    /** A single RabbitMQ node of the run's own (bench/cluster with one node); PostgreSQL 5432. */
+    BROKER,
+    /** A PostgreSQL of the run's own (bench/postgres); the machine's RabbitMQ (5672). */
+    POSTGRES,
+    /** Quarry in a JVM of its own, killed and started again; the machine's RabbitMQ and DB. */
+    JVM;
+
+    static Target of(String fault) {
+      if (fault.startsWith("cluster-")) {
+        return CLUSTER;
+      }
+      if (fault.startsWith("broker-")) {
+        return BROKER;
+      }
+      return fault.startsWith("postgres-") ? POSTGRES : JVM;
+    }
+  }
 
   /** One run's settings; each can be overridden with {@code -Dbench.chaos.<name>}. */
   record Settings(
@@ -87,27 +142,55 @@ public final class ChaosBenchmark {
   }
 
   private final Settings settings;
+  private final Target target;
   private final String name = BenchSupport.newName("benchchaos");
   private final Path cluster = Path.of("bench", "cluster");
-  private final Services database = Services.from(new StandardEnvironment());
+  private final Path postgres = Path.of("bench", "postgres");
+  private final Services database;
 
-  /** The cluster's node 2, which the fault leaves alone: for cleaning up the bus. */
-  private final Services bus =
-      Services.from(
-          new MockEnvironment()
-              .withProperty("quarry.rabbitmq.port", "5782")
-              .withProperty("quarry.test.rabbitmq-management-port", "15782"));
+  /** The broker that the fault leaves up at the end (node 2 of the cluster): for cleaning up. */
+  private final Services bus;
 
   private PlatformSimulator simulator;
   private ConfigurableApplicationContext context;
   private ProducerTemplate producer;
   private boolean clusterStarted;
+  private boolean postgresStarted;
 
   /** When the fault's command returned (a graceful stop takes seconds), or 0 before. */
   private volatile long nodeDownAt;
 
   private ChaosBenchmark(Settings settings) {
     this.settings = settings;
+    this.target = Target.of(settings.fault());
+    this.bus =
+        switch (target) {
+          case CLUSTER -> services("quarry.rabbitmq.port", "5782", "15782");
+          case BROKER ->
+              services(
+                  "quarry.rabbitmq.port",
+                  String.valueOf(SINGLE_AMQP_PORT),
+                  String.valueOf(SINGLE_MANAGEMENT_PORT));
+          case POSTGRES, JVM -> Services.from(new StandardEnvironment());
+        };
+    this.database =
+        target == Target.POSTGRES
+            ? Services.from(
+                new MockEnvironment()
+                    .withProperty("quarry.database.port", String.valueOf(postgresPort())))
+            : Services.from(new StandardEnvironment());
+  }
+
+  private static Services services(String key, String port, String managementPort) {
+    return Services.from(
+        new MockEnvironment()
+            .withProperty(key, port)
+            .withProperty("quarry.test.rabbitmq-management-port", managementPort));
+  }
+
+  private static int postgresPort() {
+    String port = System.getenv("QUARRY_CHAOS_PG_PORT");
+    return port == null || port.isBlank() ? 5499 : Integer.parseInt(port.trim());
   }
 
   public static void main(String[] args) {
@@ -130,29 +213,55 @@ public final class ChaosBenchmark {
         ITEMS_PER_PAGE,
         settings.fault(),
         100 * settings.faultAt());
-    clusterStarted = true;
-    script("start");
-    String addresses = script("addresses").trim();
+    String addresses = null;
+    switch (target) {
+      case CLUSTER -> {
+        clusterStarted = true;
+        script("start");
+        addresses = script("addresses").trim();
+      }
+      case BROKER -> {
+        clusterStarted = true;
+        run(cluster, SINGLE_BROKER, "start");
+        addresses = run(cluster, SINGLE_BROKER, "addresses").trim();
+      }
+      case POSTGRES -> {
+        postgresStarted = true;
+        run(postgres, Map.of(), "start");
+      }
+      case JVM -> {
+        // Quarry's JVM is a child process here; the machine's broker and database.
+      }
+    }
 
     simulator =
         MiningBenchmark.simulator(Math.max(MiningBenchmark.stockSimulatorThreads(), 64))
             .latency(Duration.ofMillis(settings.latencyMillis()))
             .defaultPages(settings.pages());
-    context = BenchSupport.startQuarry(name, quarryArgs(addresses), c -> {});
-    CamelContext camel = context.getBean(CamelContext.class);
-    producer = camel.createProducerTemplate();
-    TokenCipher cipher = context.getBean(TokenCipher.class);
+    TokenCipher cipher;
+    if (target == Target.JVM) {
+      quarryArgs = quarryArgs(addresses);
+      quarry = startQuarryJvm(1);
+      cipher = new TokenCipher(TEST_TOKEN_KEY);
+    } else {
+      context = BenchSupport.startQuarry(name, quarryArgs(addresses), c -> {});
+      CamelContext camel = context.getBean(CamelContext.class);
+      producer = camel.createProducerTemplate();
+      cipher = context.getBean(TokenCipher.class);
+    }
 
     long expectedPages = (long) settings.users() * settings.pages();
     long expectedItems = expectedPages * ITEMS_PER_PAGE;
-    try (Connection db = database.jdbc()) {
-      try (Statement s = db.createStatement()) {
-        s.execute("set search_path to " + name);
-      }
+    {
+      Connection db = db();
       insertUsers(db, cipher);
 
       long t0 = System.nanoTime();
-      producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
+      if (target == Target.JVM) {
+        check(api("POST", "/" + STREAM + "-scheduler/trigger") / 100 == 2, "trigger refused");
+      } else {
+        producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
+      }
       say("tick: %s users fanned out in %.2f s", f0(settings.users()), seconds(t0));
 
       Deque<long[]> window = new ArrayDeque<>(); // (nanos, pages mined) of the last polls
@@ -166,7 +275,15 @@ public final class ChaosBenchmark {
       while (System.nanoTime() < deadline) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(POLL_MILLIS));
         long now = System.nanoTime();
-        long pages = count(db, "select coalesce(sum(pages_mined), 0) from mining_state");
+        long pages;
+        try {
+          // While the run's PostgreSQL is down, the polls fail: no sample, a new connection after.
+          db = db();
+          pages = count(db, "select coalesce(sum(pages_mined), 0) from mining_state");
+        } catch (SQLException e) {
+          dropDb();
+          continue;
+        }
         window.addLast(new long[] {now, pages});
         while (window.size() > 2 && now - window.peekFirst()[0] > TimeUnit.SECONDS.toNanos(3)) {
           window.removeFirst();
@@ -189,11 +306,17 @@ public final class ChaosBenchmark {
             && rate >= 0.5 * rateBefore) {
           recovery = (now - down) / 1e9;
           say(
-              "%5.1f s: mining back at %s pages/s, %.1f s after the node went down (%.1f s after"
+              "%5.1f s: mining back at %s pages/s, %.1f s after the service went down (%.1f s after"
                   + " the fault began)",
               seconds(t0), f0(rate), recovery, (now - faultAt) / 1e9);
         }
-        Map<String, Long> chains = chains(db);
+        Map<String, Long> chains;
+        try {
+          chains = chains(db);
+        } catch (SQLException e) {
+          dropDb();
+          continue;
+        }
         long ended =
             chains.getOrDefault("completed", 0L)
                 + chains.getOrDefault("stopped", 0L)
@@ -206,20 +329,23 @@ public final class ChaosBenchmark {
               f0(pages),
               f0(expectedPages),
               f0(rate),
-              f0(count(db, "select count(*) from raw_item")));
+              f0(countOrMinusOne(db, "select count(*) from raw_item")));
           nextReport = now + TimeUnit.SECONDS.toNanos(5);
         }
         if (faultAt != 0
             && nodeBack.isDone()
             && ended == settings.users()
-            && count(db, "select count(*) from raw_item") == expectedItems
-            && count(db, "select coalesce(sum(items), 0) from analytics_daily") == expectedItems) {
+            && countOrMinusOne(db, "select count(*) from raw_item") == expectedItems
+            && countOrMinusOne(db, "select coalesce(sum(items), 0) from analytics_daily")
+                == expectedItems) {
           complete = true;
           break;
         }
       }
       double seconds = seconds(t0);
-      double back = nodeBack == null ? Double.NaN : nodeBack.get(60, TimeUnit.SECONDS);
+      double back = nodeBack == null ? Double.NaN : nodeBack.get(120, TimeUnit.SECONDS);
+      dropDb();
+      db = db();
       Figures figures = figures(db, expectedItems);
       say("");
       say(
@@ -241,7 +367,7 @@ public final class ChaosBenchmark {
           "RESULT chaos fault=%s lost=%d duplicated=%d recovery_s=%.1f complete=%s seconds=%.1f"
               + " items=%d users=%d pages=%d consumers=%d node_down_s=%.1f node_back_s=%.1f"
               + " rate_before=%.0f"
-              + " parked=%d queue_type=quorum nodes=3",
+              + " parked=%d queue_type=%s nodes=%d",
           settings.fault(),
           figures.lost(),
           figures.duplicated(),
@@ -255,19 +381,67 @@ public final class ChaosBenchmark {
           nodeDownAt == 0 ? Double.NaN : (nodeDownAt - faultAt) / 1e9,
           back,
           rateBefore,
-          figures.parked());
+          figures.parked(),
+          target == Target.CLUSTER ? "quorum" : "classic",
+          target == Target.CLUSTER ? 3 : 1);
+    }
+  }
+
+  private Connection connection;
+
+  /** The connection of the polls, in the run's schema; a new one after a failure. */
+  private Connection db() throws SQLException {
+    if (connection == null) {
+      Connection c = database.jdbc();
+      try (Statement s = c.createStatement()) {
+        s.execute("set search_path to " + name);
+      }
+      connection = c;
+    }
+    return connection;
+  }
+
+  private void dropDb() {
+    if (connection != null) {
+      try {
+        connection.close();
+      } catch (SQLException ignored) {
+        // broken anyway
+      }
+      connection = null;
+    }
+  }
+
+  private long countOrMinusOne(Connection db, String sql) {
+    try {
+      return count(db, sql);
+    } catch (Exception e) {
+      dropDb();
+      return -1;
     }
   }
 
   private List<String> quarryArgs(String addresses) {
     List<String> args = new ArrayList<>();
     args.add("--quarry.platform.base-url=" + simulator.baseUrl());
-    args.add("--quarry.rabbitmq.addresses=" + addresses);
-    args.add("--quarry.rabbitmq.host=127.0.0.1");
-    // The figures of the management API come from node 2, which the fault leaves alone.
-    args.add("--quarry.rabbitmq.management-port=15782");
-    for (String kind : List.of("work", "events", "dead-letter", "delay")) {
-      args.add("--quarry.rabbitmq.queue-types." + kind + "=quorum");
+    switch (target) {
+      case CLUSTER -> {
+        args.add("--quarry.rabbitmq.addresses=" + addresses);
+        args.add("--quarry.rabbitmq.host=127.0.0.1");
+        // The figures of the management API come from node 2, which the fault leaves alone.
+        args.add("--quarry.rabbitmq.management-port=15782");
+        for (String kind : List.of("work", "events", "dead-letter", "delay")) {
+          args.add("--quarry.rabbitmq.queue-types." + kind + "=quorum");
+        }
+      }
+      case BROKER -> {
+        // Quarry's default queue types (classic, durable, persistent messages) on one node.
+        args.add("--quarry.rabbitmq.addresses=" + addresses);
+        args.add("--quarry.rabbitmq.host=127.0.0.1");
+        args.add("--quarry.rabbitmq.port=" + SINGLE_AMQP_PORT);
+        args.add("--quarry.rabbitmq.management-port=" + SINGLE_MANAGEMENT_PORT);
+      }
+      case POSTGRES -> args.add("--quarry.database.port=" + postgresPort());
     }
     args.add("--quarry.mining.consumers=" + settings.consumers());
     // Production's redeliveries (the test profile's single one at 100 ms is for fast tests).
@@ -289,17 +463,135 @@ public final class ChaosBenchmark {
     return CompletableFuture.supplyAsync(
         () -> {
           try {
-            script(settings.fault().equals("cluster-node-kill") ? "kill" : "stop-node", "1");
-            nodeDownAt = System.nanoTime();
-            LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
-            script("start-node", "1");
+            switch (settings.fault()) {
+              case "cluster-node-kill" -> down(cluster, Map.of(), "kill", "1");
+              case "cluster-node-stop" -> down(cluster, Map.of(), "stop-node", "1");
+              case "broker-kill" -> down(cluster, SINGLE_BROKER, "kill", "1");
+              case "broker-stop" -> down(cluster, SINGLE_BROKER, "stop-node", "1");
+              case "postgres-immediate-stop" -> down(postgres, Map.of(), "stop-immediate");
+              case "postgres-restart" -> {
+                // One command: the server is down from its start until it returns.
+                nodeDownAt = System.nanoTime();
+                run(postgres, Map.of(), "restart");
+              }
+              case "jvm-kill" -> {
+                // kill -9 (SIGKILL): no shutdown hook, no graceful stop of the consumers.
+                quarry.destroyForcibly().waitFor();
+                nodeDownAt = System.nanoTime();
+                say("Quarry's JVM killed (kill -9 of pid %d)", quarry.pid());
+              }
+              default -> throw new IllegalStateException(settings.fault());
+            }
+            if (target == Target.JVM) {
+              LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
+              quarry = startQuarryJvm(2);
+            } else if (!settings.fault().equals("postgres-restart")) {
+              LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(settings.downSeconds()));
+              switch (target) {
+                case CLUSTER -> run(cluster, Map.of(), "start-node", "1");
+                case BROKER -> run(cluster, SINGLE_BROKER, "start-node", "1");
+                case POSTGRES -> run(postgres, Map.of(), "start-server");
+                case JVM -> throw new IllegalStateException();
+              }
+            }
           } catch (Exception e) {
-            throw new IllegalStateException("node 1 did not come back", e);
+            throw new IllegalStateException(target + " did not come back", e);
           }
           double back = (System.nanoTime() - at) / 1e9;
-          say("node 1 back in the cluster %.1f s after the kill", back);
+          say("%s back %.1f s after the fault began", serviceName(), back);
           return back;
         });
+  }
+
+  private void down(Path script, Map<String, String> env, String... args) throws Exception {
+    run(script, env, args);
+    nodeDownAt = System.nanoTime();
+  }
+
+  private String serviceName() {
+    return switch (target) {
+      case CLUSTER -> "node 1 (in the cluster)";
+      case BROKER -> "the broker";
+      case POSTGRES -> "PostgreSQL";
+      case JVM -> "a new Quarry JVM";
+    };
+  }
+
+  /** The test profile's token key (src/test/resources/application-test.yaml). */
+  static final String TEST_TOKEN_KEY = "dGVzdC1vbmx5LWtleS1mb3ItcXVhcnJ5LWl0LXRlc3Q=";
+
+  private static final String API_TOKEN = "chaos-" + UUID.randomUUID();
+  private final HttpClient http =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+  private List<String> quarryArgs;
+  private volatile Process quarry;
+  private int httpPort;
+  private final List<Path> quarryLogs = new ArrayList<>();
+
+  /**
+   * Starts Quarry in a JVM of its own (this JVM's classpath, the test profile, the run's
+   * environment and schema, an API client for the trigger) and waits until its API answers.
+   */
+  private Process startQuarryJvm(int life) throws Exception {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      httpPort = socket.getLocalPort();
+    }
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-Xmx512m");
+    command.add("-Dsun.net.httpserver.nodelay=true");
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add("io.quarry.QuarryApplication");
+    command.add("--spring.profiles.active=test");
+    command.add("--server.address=127.0.0.1");
+    command.add("--server.port=" + httpPort);
+    command.add("--quarry.environment=" + name);
+    command.add("--quarry.database.schema=" + name);
+    command.add("--quarry.security.api-clients=chaos:admin:" + sha256(API_TOKEN));
+    command.add("--logging.level.io.quarry=WARN");
+    command.add("--logging.level.org.apache.camel.component.quartz=WARN");
+    command.addAll(quarryArgs);
+    Path log = Path.of("target", name + "-quarry-" + life + ".log");
+    quarryLogs.add(log);
+    long start = System.nanoTime();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    quarry = process;
+    long deadline = start + TimeUnit.SECONDS.toNanos(180);
+    while (api("GET", "/" + STREAM + "-scheduler") != 200) {
+      check(process.isAlive(), "Quarry's JVM exited; see " + log);
+      check(System.nanoTime() < deadline, "Quarry's JVM did not answer in 180 s; see " + log);
+      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(200));
+    }
+    say(
+        "(Quarry JVM %d, pid %d, answering in %.1f s)",
+        life, process.pid(), (System.nanoTime() - start) / 1e9);
+    return process;
+  }
+
+  /** The status of a call of /api/jobs on the child JVM, 0 if it does not answer. */
+  private int api(String method, String path) {
+    try {
+      HttpRequest request =
+          HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/api/jobs" + path))
+              .header("Authorization", "Bearer " + API_TOKEN)
+              .timeout(Duration.ofSeconds(5))
+              .method(method, HttpRequest.BodyPublishers.noBody())
+              .build();
+      return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+    } catch (IOException e) {
+      return 0;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return 0;
+    }
+  }
+
+  private static String sha256(String text) throws Exception {
+    return HexFormat.of()
+        .formatHex(
+            MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
   }
 
   record Figures(long stored, long lost, long duplicated, long parked) {}
@@ -388,17 +680,41 @@ public final class ChaosBenchmark {
 
   /** Runs {@code bench/cluster} with the arguments; its standard output, or a failure. */
   private String script(String... args) throws IOException, InterruptedException {
+    return run(cluster, Map.of(), args);
+  }
+
+  /** Runs a bench script with extra environment; its standard output, or a failure. */
+  private static String run(Path script, Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
     List<String> command = new ArrayList<>();
-    command.add(cluster.toString());
+    command.add(script.toString());
     command.addAll(List.of(args));
-    Process process =
-        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT);
+    builder.environment().putAll(env);
+    Process process = builder.start();
     String out = new String(process.getInputStream().readAllBytes());
-    check(process.waitFor() == 0, "bench/cluster " + String.join(" ", args) + " failed");
+    check(process.waitFor() == 0, script + " " + String.join(" ", args) + " failed");
     return out;
   }
 
   private synchronized void cleanUp() {
+    Process child = quarry;
+    if (child != null) {
+      // The run is over: the child JVM stops gracefully (its queues are dropped below).
+      child.destroy();
+      try {
+        if (!child.waitFor(30, TimeUnit.SECONDS)) {
+          child.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      quarry = null;
+    }
+    if (!quarryLogs.isEmpty()) {
+      say("(the logs of Quarry's JVMs: %s)", quarryLogs);
+    }
     if (producer != null) {
       try {
         producer.close();
@@ -420,13 +736,23 @@ public final class ChaosBenchmark {
     }
     BenchSupport.dropEnvironment(bus, name, "benchchaos");
     BenchSupport.dropEnvironment(database, name, "benchchaos");
+    dropDb();
     if (clusterStarted && !settings.keepCluster()) {
+      Map<String, String> env = target == Target.BROKER ? SINGLE_BROKER : Map.of();
       try {
-        script("stop");
+        run(cluster, env, "stop");
       } catch (Exception e) {
-        say("could not stop the cluster (bench/cluster stop): %s", e);
+        say("could not stop the broker (bench/cluster stop, environment %s): %s", env, e);
       }
       clusterStarted = false;
+    }
+    if (postgresStarted && !settings.keepCluster()) {
+      try {
+        run(postgres, Map.of(), "stop");
+      } catch (Exception e) {
+        say("could not stop PostgreSQL (bench/postgres stop): %s", e);
+      }
+      postgresStarted = false;
     }
   }
 }
