@@ -117,16 +117,7 @@ public class JobService {
       executions.recordAction(stream.get() + STREAM_SUFFIX, "trigger", user);
       return;
     }
-    MaintenanceJobs.Job job = job(name);
-    JobDataMap data =
-        new JobDataMap(
-            Map.of(
-                MaintenanceJobRunner.TRIGGER_SOURCE,
-                "manual",
-                MaintenanceJobRunner.TRIGGERED_BY,
-                user));
-    quartz(() -> scheduler.triggerJob(job.jobKey(), data));
-    executions.recordAction(job.name(), "trigger", user);
+    fire(job(name), user, Map.of());
   }
 
   public void pause(String name, String user) {
@@ -310,16 +301,14 @@ public class JobService {
    * {@link #trigger(String, String)}, and the new run records the execution it retries.
    */
   public void trigger(String name, String user, long retryOf) {
-    MaintenanceJobs.Job job = job(name);
-    JobDataMap data =
-        new JobDataMap(
-            Map.of(
-                MaintenanceJobRunner.TRIGGER_SOURCE,
-                "manual",
-                MaintenanceJobRunner.TRIGGERED_BY,
-                user,
-                MaintenanceJobRunner.RETRY_OF,
-                String.valueOf(retryOf)));
+    fire(job(name), user, Map.of(MaintenanceJobRunner.RETRY_OF, String.valueOf(retryOf)));
+  }
+
+  /** Fires a maintenance job through Quartz as a manual run of {@code user}, audited. */
+  private void fire(MaintenanceJobs.Job job, String user, Map<String, String> more) {
+    JobDataMap data = new JobDataMap(more);
+    data.put(MaintenanceJobRunner.TRIGGER_SOURCE, "manual");
+    data.put(MaintenanceJobRunner.TRIGGERED_BY, user);
     quartz(() -> scheduler.triggerJob(job.jobKey(), data));
     executions.recordAction(job.name(), "trigger", user);
   }

@@ -5,31 +5,24 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.GetResponse;
 import io.quarry.deadletter.DeadLetterRepository;
+import io.quarry.support.HeadlessChromium;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.support.Services;
-import java.io.File;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -48,9 +41,6 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 @QuarryIntegrationTest
 class DashboardBrowserIT {
 
-  static final String CHROMIUM = "/usr/bin/chromium";
-  static final String CHROMEDRIVER = "/usr/bin/chromedriver";
-  static final Path SCREENSHOTS = Path.of("target", "screenshots");
   static final Duration LIVE = Duration.ofSeconds(15);
 
   static ChromeDriver browser;
@@ -64,33 +54,7 @@ class DashboardBrowserIT {
 
   @BeforeAll
   static void startBrowser() throws IOException {
-    boolean installed = new File(CHROMIUM).canExecute() && new File(CHROMEDRIVER).canExecute();
-    if (System.getenv("CI") == null) {
-      Assumptions.assumeTrue(
-          installed, "needs Debian's chromium and chromium-driver (apt-get install -y ...)");
-    }
-    assertThat(installed).as("chromium and chromedriver installed by .ci/run").isTrue();
-    Files.createDirectories(SCREENSHOTS);
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM);
-    options.addArguments(
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1440,1000",
-        "--user-data-dir=" + Files.createTempDirectory("quarry-chromium"));
-    ChromeDriverService service =
-        new ChromeDriverService.Builder()
-            .usingDriverExecutable(new File(CHROMEDRIVER))
-            .usingAnyFreePort()
-            .build();
-    browser = new ChromeDriver(service, options);
+    browser = HeadlessChromium.start();
   }
 
   @AfterAll
@@ -384,24 +348,15 @@ class DashboardBrowserIT {
   }
 
   private void logIn(String user, String password) {
-    browser.get("http://127.0.0.1:" + port + "/dashboard");
-    new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/login"));
-    browser.findElement(By.id("username")).sendKeys(user);
-    browser.findElement(By.id("password")).sendKeys(password);
-    browser.findElement(By.cssSelector("button[type='submit']")).click();
-    // A login is a bcrypt check and a page load: on a loaded 2-core machine more than LIVE.
-    new WebDriverWait(browser, Duration.ofSeconds(60))
-        .until(ExpectedConditions.urlContains("/dashboard/"));
+    HeadlessChromium.logIn(browser, port, user, password);
   }
 
   private static void scrollTo(WebElement element) {
-    ((JavascriptExecutor) browser)
-        .executeScript("arguments[0].scrollIntoView({block: 'center'});", element);
+    HeadlessChromium.scrollTo(browser, element);
   }
 
   private static WebElement waitFor(By locator) {
-    return new WebDriverWait(browser, LIVE)
-        .until(ExpectedConditions.visibilityOfElementLocated(locator));
+    return HeadlessChromium.waitFor(browser, locator, LIVE);
   }
 
   private static WebElement first(List<WebElement> elements) {
@@ -413,10 +368,6 @@ class DashboardBrowserIT {
   }
 
   private void screenshot(String step) throws IOException {
-    File shot = browser.getScreenshotAs(OutputType.FILE);
-    Files.copy(
-        shot.toPath(),
-        SCREENSHOTS.resolve("DashboardBrowserIT-" + testName + "-" + step + ".png"),
-        StandardCopyOption.REPLACE_EXISTING);
+    HeadlessChromium.screenshot(browser, "DashboardBrowserIT-" + testName + "-" + step);
   }
 }

@@ -2,29 +2,23 @@ package io.quarry.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.support.HeadlessChromium;
 import io.quarry.support.QuarryIntegrationTest;
-import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -63,34 +57,7 @@ class EmailDashboardBrowserIT {
 
   @BeforeAll
   static void startBrowser() throws IOException {
-    String chromium = DashboardBrowserIT.CHROMIUM;
-    String chromedriver = DashboardBrowserIT.CHROMEDRIVER;
-    boolean installed = new File(chromium).canExecute() && new File(chromedriver).canExecute();
-    if (System.getenv("CI") == null) {
-      Assumptions.assumeTrue(
-          installed, "needs Debian's chromium and chromium-driver (apt-get install -y ...)");
-    }
-    assertThat(installed).as("chromium and chromedriver installed by .ci/run").isTrue();
-    Files.createDirectories(DashboardBrowserIT.SCREENSHOTS);
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(chromium);
-    options.addArguments(
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1440,1000",
-        "--user-data-dir=" + Files.createTempDirectory("quarry-chromium"));
-    ChromeDriverService service =
-        new ChromeDriverService.Builder()
-            .usingDriverExecutable(new File(chromedriver))
-            .usingAnyFreePort()
-            .build();
-    browser = new ChromeDriver(service, options);
+    browser = HeadlessChromium.start();
   }
 
   @AfterAll
@@ -211,32 +178,19 @@ class EmailDashboardBrowserIT {
   }
 
   private void logIn(String user, String password) {
-    browser.get("http://127.0.0.1:" + port + "/dashboard");
-    new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/login"));
-    browser.findElement(By.id("username")).sendKeys(user);
-    browser.findElement(By.id("password")).sendKeys(password);
-    browser.findElement(By.cssSelector("button[type='submit']")).click();
-    new WebDriverWait(browser, Duration.ofSeconds(60))
-        .until(ExpectedConditions.urlContains("/dashboard/"));
+    HeadlessChromium.logIn(browser, port, user, password);
   }
 
   private static void scrollTo(WebElement element) {
-    ((JavascriptExecutor) browser)
-        .executeScript("arguments[0].scrollIntoView({block: 'center'});", element);
+    HeadlessChromium.scrollTo(browser, element);
   }
 
   private static WebElement waitFor(By locator) {
-    return new WebDriverWait(browser, LIVE)
-        .until(ExpectedConditions.visibilityOfElementLocated(locator));
+    return HeadlessChromium.waitFor(browser, locator, LIVE);
   }
 
   private void screenshot(String step) throws IOException {
-    File shot = browser.getScreenshotAs(OutputType.FILE);
-    Files.copy(
-        shot.toPath(),
-        DashboardBrowserIT.SCREENSHOTS.resolve(
-            "EmailDashboardBrowserIT-" + testName + "-" + step + ".png"),
-        StandardCopyOption.REPLACE_EXISTING);
+    HeadlessChromium.screenshot(browser, "EmailDashboardBrowserIT-" + testName + "-" + step);
   }
 
   private static int closedPort() {

@@ -2,23 +2,16 @@ package io.quarry.scheduling;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.quarry.support.HeadlessChromium;
 import io.quarry.support.QuarryIntegrationTest;
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.openqa.selenium.By;
-import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebElement;
 import org.openqa.selenium.chrome.ChromeDriver;
-import org.openqa.selenium.chrome.ChromeDriverService;
-import org.openqa.selenium.chrome.ChromeOptions;
 import org.openqa.selenium.support.ui.ExpectedConditions;
 import org.openqa.selenium.support.ui.WebDriverWait;
 import org.springframework.beans.factory.annotation.Autowired;
@@ -34,8 +27,6 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 @QuarryIntegrationTest
 class ScheduleBrowserIT {
 
-  static final String CHROMIUM = "/usr/bin/chromium";
-  static final String CHROMEDRIVER = "/usr/bin/chromedriver";
   static final Duration LIVE = Duration.ofSeconds(15);
 
   static ChromeDriver browser;
@@ -45,29 +36,7 @@ class ScheduleBrowserIT {
 
   @BeforeAll
   static void startBrowser() throws IOException {
-    boolean installed = new File(CHROMIUM).canExecute() && new File(CHROMEDRIVER).canExecute();
-    if (System.getenv("CI") == null) {
-      Assumptions.assumeTrue(
-          installed, "needs Debian's chromium and chromium-driver (apt-get install -y ...)");
-    }
-    assertThat(installed).as("chromium and chromedriver installed by .ci/run").isTrue();
-    ChromeOptions options = new ChromeOptions();
-    options.setBinary(CHROMIUM);
-    options.addArguments(
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--window-size=1440,1000",
-        "--user-data-dir=" + Files.createTempDirectory("quarry-chromium"));
-    browser =
-        new ChromeDriver(
-            new ChromeDriverService.Builder()
-                .usingDriverExecutable(new File(CHROMEDRIVER))
-                .usingAnyFreePort()
-                .build(),
-            options);
+    browser = HeadlessChromium.start();
   }
 
   @AfterAll
@@ -133,26 +102,14 @@ class ScheduleBrowserIT {
   }
 
   private void logIn() {
-    browser.get("http://127.0.0.1:" + port + "/dashboard");
-    new WebDriverWait(browser, LIVE).until(ExpectedConditions.urlContains("/login"));
-    browser.findElement(By.id("username")).sendKeys("admin");
-    browser.findElement(By.id("password")).sendKeys("test-admin-password");
-    browser.findElement(By.cssSelector("button[type='submit']")).click();
-    new WebDriverWait(browser, Duration.ofSeconds(60))
-        .until(ExpectedConditions.urlContains("/dashboard/"));
+    HeadlessChromium.logIn(browser, port, "admin", "test-admin-password");
   }
 
   private static WebElement waitFor(By locator) {
-    return new WebDriverWait(browser, LIVE)
-        .until(ExpectedConditions.visibilityOfElementLocated(locator));
+    return HeadlessChromium.waitFor(browser, locator, LIVE);
   }
 
   private static void screenshot() throws IOException {
-    Path dir = Path.of("target", "screenshots");
-    Files.createDirectories(dir);
-    Files.copy(
-        browser.getScreenshotAs(OutputType.FILE).toPath(),
-        dir.resolve("ScheduleBrowserIT-edit.png"),
-        StandardCopyOption.REPLACE_EXISTING);
+    HeadlessChromium.screenshot(browser, "ScheduleBrowserIT-edit");
   }
 }
