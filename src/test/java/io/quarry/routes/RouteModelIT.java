@@ -44,7 +44,9 @@ class RouteModelIT {
           .as(stream + "-scheduler")
           .contains("<split")
           .contains("collate(")
-          .contains("uri=\"sql:classpath:sql/active-users.sql\"")
+          .contains("<loop")
+          .contains("tick.morePages()")
+          .contains("uri=\"sql:classpath:sql/active-users.sql")
           .contains("uri=\"quarry-amqp:queue:" + stream + "-mining-queue");
       assertThat(dump(stream + "-miner-pages"))
           .as(stream + "-miner-pages")

@@ -6,6 +6,7 @@ import io.quarry.flow.FlowEndpoints;
 import io.quarry.mining.MiningScheduler;
 import io.quarry.monitoring.LogContext;
 import io.quarry.monitoring.PipelineMetrics;
+import org.apache.camel.Exchange;
 import org.apache.camel.Predicate;
 import org.apache.camel.builder.RouteBuilder;
 import org.springframework.stereotype.Component;
@@ -31,8 +32,18 @@ public class StreamSchedulerRoutes extends RouteBuilder {
 
   /** The last page read was full: another may follow. */
   private static final Predicate MORE_USERS =
-      exchange ->
-          exchange.getProperty(MiningScheduler.TICK, MiningScheduler.Tick.class).morePages();
+      new Predicate() {
+        @Override
+        public boolean matches(Exchange exchange) {
+          return exchange.getProperty(MiningScheduler.TICK, MiningScheduler.Tick.class).morePages();
+        }
+
+        /** What the route model (and Hawtio's diagram) shows as the loop's condition. */
+        @Override
+        public String toString() {
+          return "tick.morePages()";
+        }
+      };
 
   private final QuarryProperties properties;
   private final BusNames names;
