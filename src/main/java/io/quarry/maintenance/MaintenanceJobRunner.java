@@ -79,7 +79,7 @@ public class MaintenanceJobRunner {
     Instant started = clock.instant();
     Instant fired = fireTime != null ? fireTime.toInstant() : started;
     Trigger trigger = triggerOf(jobData);
-    String instance = instanceId();
+    String instance = instanceId(scheduler);
     try {
       long id =
           transaction.execute(
@@ -123,7 +123,8 @@ public class MaintenanceJobRunner {
     return IntegrationEvent.of(job.properties().eventType(), clock.instant(), payload);
   }
 
-  private static Trigger triggerOf(Map<String, Object> jobData) {
+  /** Scheduled, run now by an admin, or an admin's retry of a failed run (Quartz's job data). */
+  static Trigger triggerOf(Map<String, Object> jobData) {
     if (jobData != null && "manual".equals(jobData.get(TRIGGER_SOURCE))) {
       String user = String.valueOf(jobData.get(TRIGGERED_BY));
       Object retryOf = jobData.get(RETRY_OF);
@@ -139,7 +140,8 @@ public class MaintenanceJobRunner {
     return Trigger.SCHEDULE;
   }
 
-  private String instanceId() {
+  /** The Quartz instance id that runs record, "unknown" if the scheduler cannot say. */
+  static String instanceId(Scheduler scheduler) {
     try {
       return scheduler.getSchedulerInstanceId();
     } catch (SchedulerException e) {

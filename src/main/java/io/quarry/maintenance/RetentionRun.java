@@ -14,7 +14,6 @@ import org.apache.camel.Exchange;
 import org.apache.camel.Header;
 import org.apache.camel.Variable;
 import org.quartz.Scheduler;
-import org.quartz.SchedulerException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.stereotype.Component;
@@ -76,25 +75,9 @@ public class RetentionRun {
     Instant now = clock.instant();
     exchange.setVariable(STARTED, now);
     exchange.setVariable(FIRED, fireTime != null ? fireTime.toInstant() : now);
-    exchange.setVariable(TRIGGER, triggerOf(jobData));
+    exchange.setVariable(TRIGGER, MaintenanceJobRunner.triggerOf(jobData));
     exchange.setVariable(COUNTS, new LinkedHashMap<String, Long>());
     exchange.getMessage().setHeader(BATCH_SIZE, retention.batchSize());
-  }
-
-  /** Scheduled, run now by an admin, or an admin's retry of a failed run. */
-  private static Trigger triggerOf(Map<String, Object> jobData) {
-    if (jobData == null || !"manual".equals(jobData.get(MaintenanceJobRunner.TRIGGER_SOURCE))) {
-      return Trigger.SCHEDULE;
-    }
-    String user = String.valueOf(jobData.get(MaintenanceJobRunner.TRIGGERED_BY));
-    Object retryOf = jobData.get(MaintenanceJobRunner.RETRY_OF);
-    try {
-      return retryOf == null
-          ? Trigger.manual(user)
-          : Trigger.retry(user, Long.parseLong(String.valueOf(retryOf)));
-    } catch (NumberFormatException e) {
-      return Trigger.manual(user);
-    }
   }
 
   /** How long rows of the table are kept, in seconds (the statements' parameter). */
@@ -140,7 +123,9 @@ public class RetentionRun {
       @Variable(TRIGGER) Trigger trigger,
       @Variable(COUNTS) Map<String, Long> counts) {
     long total = counts.values().stream().mapToLong(Long::longValue).sum();
-    long id = executions.recordQueued(JOB, instanceId(), fired, started, trigger);
+    long id =
+        executions.recordQueued(
+            JOB, MaintenanceJobRunner.instanceId(scheduler), fired, started, trigger);
     executions.recordEffect(id, total, EFFECT);
     log.info(
         "{} ({}) deleted {} rows: {}",
@@ -162,7 +147,9 @@ public class RetentionRun {
       @Variable(COUNTS) Map<String, Long> counts,
       Exchange exchange) {
     Throwable error = exchange.getProperty(Exchange.EXCEPTION_CAUGHT, Throwable.class);
-    long id = executions.recordFailed(JOB, instanceId(), fired, started, trigger, error);
+    long id =
+        executions.recordFailed(
+            JOB, MaintenanceJobRunner.instanceId(scheduler), fired, started, trigger, error);
     metrics.counter("quarry.job.executions", "job", JOB, "outcome", "failed").increment();
     log.error(
         "{} ({}) failed after deleting {}: {}",
@@ -172,13 +159,5 @@ public class RetentionRun {
         error == null ? "unknown error" : error.getMessage(),
         error);
     return id;
-  }
-
-  private String instanceId() {
-    try {
-      return scheduler.getSchedulerInstanceId();
-    } catch (SchedulerException e) {
-      return "unknown";
-    }
   }
 }
