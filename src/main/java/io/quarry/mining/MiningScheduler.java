@@ -28,9 +28,10 @@ import org.springframework.stereotype.Component;
  * groups a page): claim those whose previous chain is over (the overlap guard, committed before
  * anything is sent), turn each group of claims the route splits off into mining messages (a chain
  * the previous run left incomplete resumes at its saved marker), note each confirmed group (at most
- * once a second in the run record, its sign of life); then close the run, or release the users of
- * the page under way whose messages did not go out and fail it. A tick holds one page at a time,
- * whatever the number of users.
+ * once a second in the run record, its sign of life); then close the run, or release the users
+ * whose messages did not go out and fail it. The route claims the next page while it publishes the
+ * page claimed before ({@link #takeClaimedPage}), so a tick holds two pages at a time, whatever the
+ * number of users.
  */
 @Component
 public class MiningScheduler {
@@ -143,9 +144,22 @@ public class MiningScheduler {
   }
 
   /**
+   * The page claimed ahead becomes the page under way, and the body the route splits into publish
+   * groups (empty in the first turn of the loop, which only claims).
+   */
+  public List<MiningStateRepository.Claim> takeClaimedPage(@ExchangeProperty(TICK) Tick tick) {
+    tick.page = tick.ahead;
+    tick.pageSent = 0;
+    tick.ahead = null;
+    return tick.page;
+  }
+
+  /**
    * Claims the users of the page the route read whose previous chain is over, and commits, so that
-   * a miner that receives a message finds its chain in progress; the claims become the body, in the
-   * order the route publishes them. A page shorter than a full one was the last.
+   * a miner that receives a message finds its chain in progress; the claims, in the order the route
+   * publishes them, wait as the page claimed ahead ({@link #takeClaimedPage}). A page shorter than
+   * a full one was the last. Runs beside the publishing of the page before: it writes only the
+   * tick's read position, its claimed-ahead page and its claim counts.
    */
   public List<MiningStateRepository.Claim> claim(
       List<Map<String, Object>> activeUsers, @ExchangeProperty(TICK) Tick tick) {
@@ -158,14 +172,12 @@ public class MiningScheduler {
     if (!users.isEmpty()) {
       tick.lastRead = users.get(users.size() - 1);
     }
-    tick.page = List.of();
-    tick.pageSent = 0;
     if (users.isEmpty()) {
-      return tick.page;
+      return List.of();
     }
     List<MiningStateRepository.Claim> claimed =
         states.claim(tick.stream, tick.runId, users, properties.mining().staleChainAfter());
-    tick.page = claimed;
+    tick.ahead = claimed;
     tick.scheduled += claimed.size();
     for (MiningStateRepository.Claim claim : claimed) {
       if (claim.resumed()) {
@@ -257,20 +269,30 @@ public class MiningScheduler {
   }
 
   /**
-   * After a failed fan-out: the claimed users of the page under way whose message was not confirmed
-   * are released (marked failed with the reason), so they do not block the next tick; the users of
-   * earlier pages were all published, those of later pages never claimed. Nothing to do when the
-   * tick failed between two pages (a read failed) or before its first claim.
+   * After a failed fan-out: the claimed users whose message was not confirmed are released (marked
+   * failed with the reason), so they do not block the next tick: the rest of the page under way and
+   * the whole page claimed ahead of it. The users of earlier pages were all published, those of
+   * later pages never claimed. Nothing to do when a read failed after the page under way went out.
    */
   public void releaseUnpublished(
       @ExchangeProperty(TICK) Tick tick,
       @ExchangeProperty(Exchange.EXCEPTION_CAUGHT) Exception error) {
-    if (tick == null || tick.pageSent >= tick.page.size()) {
+    if (tick == null) {
       return;
     }
-    List<Long> unsent = new ArrayList<>(tick.page.size() - tick.pageSent);
+    List<Long> unsent = new ArrayList<>();
     for (MiningStateRepository.Claim claim : tick.page.subList(tick.pageSent, tick.page.size())) {
       unsent.add(claim.userId());
+    }
+    if (tick.ahead != null) {
+      for (MiningStateRepository.Claim claim : tick.ahead) {
+        unsent.add(claim.userId());
+      }
+    }
+    tick.pageSent = tick.page.size();
+    tick.ahead = null;
+    if (unsent.isEmpty()) {
+      return;
     }
     states.releaseUnsent(
         tick.stream,
@@ -278,7 +300,6 @@ public class MiningScheduler {
         unsent,
         error == null ? "fan-out failed" : rootCause(error).getMessage());
     tick.released += unsent.size();
-    tick.pageSent = tick.page.size();
   }
 
   /** The failure itself, not the wrappers of the split that met it. */
@@ -292,8 +313,13 @@ public class MiningScheduler {
 
   /**
    * A tick's fan-out as it goes: where its read stands, the page of claims under way and how many
-   * of them the broker confirmed, the tick's totals, and when its progress was last recorded in the
-   * run.
+   * of them the broker confirmed, the page claimed ahead, the tick's totals, and when its progress
+   * was last recorded in the run.
+   *
+   * <p>The page's publishing and the next page's claim run on two threads at once: the first writes
+   * only {@code pageSent}, {@code sent}, {@code inFlight} and {@code recordedAt}, the second only
+   * {@code lastRead}, {@code morePages}, {@code ahead}, {@code read}, {@code scheduled} and {@code
+   * resumed}; the route's multicast joins both before the next turn reads them.
    */
   public static final class Tick {
     final UUID runId;
@@ -303,6 +329,10 @@ public class MiningScheduler {
     boolean morePages = true;
     List<MiningStateRepository.Claim> page = List.of();
     int pageSent;
+
+    /** Claimed, not yet under way; empty before the first claim, null when none is waiting. */
+    List<MiningStateRepository.Claim> ahead = List.of();
+
     int read;
     int scheduled;
     int resumed;
@@ -320,6 +350,11 @@ public class MiningScheduler {
     /** Whether the last page read was full, so another may follow. */
     public boolean morePages() {
       return morePages;
+    }
+
+    /** A page was claimed and waits to be published. */
+    public boolean pageClaimed() {
+      return ahead != null;
     }
 
     /** Users whose message the broker confirmed so far. */

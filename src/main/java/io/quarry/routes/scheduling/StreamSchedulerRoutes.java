@@ -15,11 +15,14 @@ import org.springframework.stereotype.Component;
  * One scheduler per stream: a clustered Quartz tick (cron from {@code quarry.streams.<s>.schedule},
  * a missed tick fires once) releases the users of earlier ticks that died before publishing, then
  * loops over the active users a page at a time (keyset paging in id order with camel-sql, {@link
- * MiningScheduler#GROUPS_PER_PAGE} publish groups a page): claims the page's users and splits the
- * claims into groups of {@code quarry.mining.publish-batch-size} mining messages, each group
- * published with one confirm wait, before it reads the next page. The tick's heap holds one page,
- * whatever the number of users. A failure releases the claimed users whose messages did not go out
- * and marks the run failed with what it published.
+ * MiningScheduler#GROUPS_PER_PAGE} publish groups a page). Two things happen at once in each turn
+ * of the loop (a parallel multicast that waits for both): the page claimed in the previous turn is
+ * split into groups of {@code quarry.mining.publish-batch-size} mining messages, each group
+ * published with one confirm wait, while the next page is read and claimed. The claim, a database
+ * write, thus hides behind the broker's confirms; the first turn only claims. The tick's heap holds
+ * two pages, whatever the number of users. A failure releases the claimed users whose messages did
+ * not go out (those of the page under way and the whole page claimed ahead) and marks the run
+ * failed with what it published.
  */
 @Component
 public class StreamSchedulerRoutes extends RouteBuilder {
@@ -32,18 +35,30 @@ public class StreamSchedulerRoutes extends RouteBuilder {
 
   /** The last page read was full: another may follow. */
   private static final Predicate MORE_USERS =
-      new Predicate() {
-        @Override
-        public boolean matches(Exchange exchange) {
-          return exchange.getProperty(MiningScheduler.TICK, MiningScheduler.Tick.class).morePages();
-        }
+      named("tick.morePages()", MiningScheduler.Tick::morePages);
 
-        /** What the route model (and Hawtio's diagram) shows as the loop's condition. */
-        @Override
-        public String toString() {
-          return "tick.morePages()";
-        }
-      };
+  /** A page was read and claimed ahead: it is the next to publish. */
+  private static final Predicate PAGE_CLAIMED =
+      named("tick.pageClaimed()", MiningScheduler.Tick::pageClaimed);
+
+  /**
+   * A predicate on the tick that the route model (and Hawtio's diagram) shows by its name, not by a
+   * lambda's class name.
+   */
+  private static Predicate named(
+      String name, java.util.function.Predicate<MiningScheduler.Tick> test) {
+    return new Predicate() {
+      @Override
+      public boolean matches(Exchange exchange) {
+        return test.test(exchange.getProperty(MiningScheduler.TICK, MiningScheduler.Tick.class));
+      }
+
+      @Override
+      public String toString() {
+        return name;
+      }
+    };
+  }
 
   private final QuarryProperties properties;
   private final BusNames names;
@@ -73,17 +88,27 @@ public class StreamSchedulerRoutes extends RouteBuilder {
             exchange, null, stream, exchange.getProperty(MiningScheduler.RUN_ID)))
         .doTry()
             .bean(MiningScheduler.class, "releaseAbandoned").id(stream + "-release-abandoned")
-            .loopDoWhile(MORE_USERS).id(stream + "-page-by-page")
-                .bean(MiningScheduler.class, "nextPage").id(stream + "-next-page")
-                .to(ACTIVE_USERS).id(stream + "-read-active-users")
-                .bean(MiningScheduler.class, "claim").id(stream + "-claim-users")
-                .split(simple("${collate(" + properties.mining().publishBatchSize() + ")}"))
-                        .streaming().stopOnException().id(stream + "-split-groups")
-                    .bean(MiningScheduler.class, "messages").id(stream + "-mining-messages")
-                    .to("quarry-amqp:queue:" + names.miningQueue(stream)
-                            + "?confirmTimeout=" + CONFIRM_TIMEOUT_MILLIS)
-                        .id(stream + "-publish-mining-messages")
-                    .bean(MiningScheduler.class, "published").id(stream + "-note-progress")
+            .loopDoWhile(PAGE_CLAIMED).id(stream + "-page-by-page")
+                .bean(MiningScheduler.class, "takeClaimedPage").id(stream + "-take-claimed-page")
+                .multicast().parallelProcessing()
+                        .id(stream + "-publish-page-while-claiming-next")
+                    .pipeline().id(stream + "-publish-page")
+                        .split(simple("${collate(" + properties.mining().publishBatchSize() + ")}"))
+                                .streaming().stopOnException().id(stream + "-split-groups")
+                            .bean(MiningScheduler.class, "messages").id(stream + "-mining-messages")
+                            .to("quarry-amqp:queue:" + names.miningQueue(stream)
+                                    + "?confirmTimeout=" + CONFIRM_TIMEOUT_MILLIS)
+                                .id(stream + "-publish-mining-messages")
+                            .bean(MiningScheduler.class, "published").id(stream + "-note-progress")
+                        .end()
+                    .end()
+                    .pipeline().id(stream + "-claim-next-page")
+                        .filter(MORE_USERS).id(stream + "-if-more-users")
+                            .bean(MiningScheduler.class, "nextPage").id(stream + "-next-page")
+                            .to(ACTIVE_USERS).id(stream + "-read-active-users")
+                            .bean(MiningScheduler.class, "claim").id(stream + "-claim-users")
+                        .end()
+                    .end()
                 .end()
             .end()
             .endDoTry()
