@@ -193,10 +193,13 @@ public final class FanoutBenchmark {
         "Summary (medians of %d rounds, %s users, %d-byte mining messages, batch %d, load average"
             + " %s):",
         rounds.size(), f0(settings.users()), messageBytes, batch, BenchSupport.loadAverage());
+    double first =
+        median(rounds.stream().mapToDouble(r -> r.split().beforeFirstPublish() / 1e9).toArray());
     say(
-        "  Quarry tick          %s users/s enqueued (%.2f s: read %.2f s, claim %.2f s, publish %.2f"
-            + " s = send %.2f s + await confirms %.2f s, rest %.2f s)",
-        f0(users), tick, read, claim, publish, send, confirms, rest);
+        "  Quarry tick          %s users/s enqueued (%.2f s: until the first publish %.2f s, publish"
+            + " %.2f s = send %.2f s + await confirms %.2f s, publishing idle %.2f s; beside the"
+            + " publishing: read %.2f s, claim %.2f s)",
+        f0(users), tick, first, publish, send, confirms, rest, read, claim);
     say("  publishing alone     %s msg/s (users / publish time)", f0(publishOnly));
     say(
         "  heap of the tick     peak %.1f MB, peak live (after a GC) %.1f MB, %.1f MB before the"
@@ -220,7 +223,8 @@ public final class FanoutBenchmark {
         publish >= read + claim ? "publishing (BatchPublisher.publishAll)" : "the database";
     say(
         "  bottleneck           %s: publishing %.0f%% of the tick (sending %.0f%%, waiting for"
-            + " the confirms %.0f%%), reading and claiming %.0f%%; CPU during the tick: Quarry's"
+            + " the confirms %.0f%%), reading and claiming %.0f%% beside it; CPU during the tick:"
+            + " Quarry's"
             + " JVM %.0f%% of a core, RabbitMQ %.0f%%, PostgreSQL %.0f%% (machine %.0f%% of"
             + " %d00%%)",
         largest,
@@ -236,7 +240,8 @@ public final class FanoutBenchmark {
     return String.format(
         Locale.ROOT,
         "RESULT fanout users_per_s=%.0f perftest_msgs_per_s=%.0f ratio=%.3f tick_s=%.2f read_s=%.2f"
-            + " claim_s=%.2f publish_s=%.2f await_confirms_s=%.2f publish_msgs_per_s=%.0f"
+            + " claim_s=%.2f until_first_publish_s=%.2f publish_s=%.2f publishing_idle_s=%.2f"
+            + " await_confirms_s=%.2f publish_msgs_per_s=%.0f"
             + " users=%d batch=%d message_bytes=%d rounds=%d peak_heap_mb=%.1f"
             + " peak_live_heap_mb=%.1f heap_before_mb=%.1f max_heap_mb=%.0f",
         users,
@@ -245,7 +250,9 @@ public final class FanoutBenchmark {
         tick,
         read,
         claim,
+        first,
         publish,
+        rest,
         confirms,
         publishOnly,
         settings.users(),
@@ -290,7 +297,7 @@ public final class FanoutBenchmark {
   private Round tick() {
     heap.start();
     CpuSampler.Snapshot before = CpuSampler.take();
-    phases.measure(Thread.currentThread());
+    phases.measure();
     long start = System.nanoTime();
     producer.sendBody(FlowEndpoints.schedulerWorker(STREAM), null);
     long nanos = System.nanoTime() - start;

@@ -4,26 +4,32 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import io.quarry.bus.amqp.BatchPublisher;
 import io.quarry.mining.MiningStateRepository;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
+import org.apache.camel.CamelContext;
+import org.apache.camel.spi.CamelEvent;
+import org.apache.camel.support.EventNotifierSupport;
 import org.springframework.aop.framework.Advised;
 import org.springframework.aop.framework.ProxyFactory;
 import org.springframework.beans.factory.config.BeanPostProcessor;
 
 /**
- * Where a scheduler tick's time goes: wraps the beans {@code MiningScheduler} calls and notes, on
- * the measured thread only (the tick runs on the caller's thread through {@code direct:}), how long
- * opening the run record, the claims and publishing took: the whole {@code
- * BatchPublisher.publishAll} (sending and waiting for the confirms), and of it the sending, read
- * from the publisher's own {@value BatchPublisher#BATCH_TIMER} timer ({@code phase=send}; only the
- * measured tick publishes while it runs). Production code is untouched; the wrappers cost
- * microseconds per batch.
+ * Where a scheduler tick's time goes: wraps the beans {@code MiningScheduler} calls and notes,
+ * while a tick is measured (only the measured tick runs then), how long opening the run record, the
+ * page reads (the route's camel-sql query, timed by Camel's sent events), the claims and publishing
+ * took: the whole {@code BatchPublisher.publishAll} (sending and waiting for the confirms), and of
+ * it the sending, read from the publisher's own {@value BatchPublisher#BATCH_TIMER} timer ({@code
+ * phase=send}). Production code is untouched; the wrappers cost microseconds per batch.
  *
- * <p>The read is the time before each claim since the previous call of the repository or the
- * publisher ended: the route's camel-sql query of a page of active users, its rows as maps and the
- * ids taken out of them, added up over every page the tick read.
+ * <p>The route publishes a page while it reads and claims the next on another thread, so the phases
+ * overlap: each is the sum of its calls, on whichever thread. What they leave of the tick is split
+ * in two: the time before the first publish (opening the run, the first page's read and claim, its
+ * first messages) and the rest, in which the publishing branch was not publishing (waiting for a
+ * claim that took longer than the page's confirms, turning claims into messages, Camel).
  */
 final class FanoutPhases implements BeanPostProcessor {
 
@@ -35,6 +41,7 @@ final class FanoutPhases implements BeanPostProcessor {
       long reads,
       long claim,
       long claims,
+      long beforeFirstPublish,
       long publish,
       long send,
       long publishCalls,
@@ -44,22 +51,25 @@ final class FanoutPhases implements BeanPostProcessor {
       return publish - send;
     }
 
+    /** The tick besides its first claim, its publishing and closing the run. */
     long rest() {
-      return total - startRun - read - claim - publish - finishRun;
+      return total - beforeFirstPublish - publish - finishRun;
     }
 
     @Override
     public String toString() {
       return String.format(
           Locale.ROOT,
-          "open run %.2f s, read %.2f s (%d queries), claim %.2f s (%d statements), publish %.2f s"
-              + " (%d confirmed batches: send %.2f s, await confirms %.2f s), close run %.2f s,"
-              + " rest (messages, Camel) %.2f s",
+          "open run %.2f s, read %.2f s (%d queries), claim %.2f s (%d statements), until the"
+              + " first publish %.2f s, publish %.2f s (%d confirmed batches: send %.2f s, await"
+              + " confirms %.2f s), close run %.2f s, rest (publishing idle: messages, Camel,"
+              + " claims not hidden) %.2f s",
           startRun / 1e9,
           read / 1e9,
           reads,
           claim / 1e9,
           claims,
+          beforeFirstPublish / 1e9,
           publish / 1e9,
           publishCalls,
           send / 1e9,
@@ -69,71 +79,87 @@ final class FanoutPhases implements BeanPostProcessor {
     }
   }
 
-  private volatile Thread measured;
+  private volatile boolean measuring;
   private MeterRegistry metrics;
   private double sendTotalBefore;
-  private long startRun;
-  private long lastEnd;
-  private long read;
-  private long reads;
-  private long claim;
-  private long claims;
-  private long publish;
-  private long send;
-  private long publishCalls;
-  private long finishRun;
+  private long measuredSince;
+  private final AtomicLong firstPublishAt = new AtomicLong();
+  private final AtomicLong startRun = new AtomicLong();
+  private final AtomicLong read = new AtomicLong();
+  private final AtomicLong reads = new AtomicLong();
+  private final AtomicLong claim = new AtomicLong();
+  private final AtomicLong claims = new AtomicLong();
+  private final AtomicLong publish = new AtomicLong();
+  private final AtomicLong publishCalls = new AtomicLong();
+  private final AtomicLong finishRun = new AtomicLong();
 
   /** The registry the publisher records its batch timer in (the context's MeterRegistry). */
   void readSendTimeFrom(MeterRegistry registry) {
     metrics = registry;
   }
 
-  void measure(Thread thread) {
-    startRun = 0;
-    read = 0;
-    reads = 0;
-    claim = 0;
-    claims = 0;
-    publish = 0;
-    send = 0;
-    publishCalls = 0;
-    finishRun = 0;
+  void measure() {
+    for (AtomicLong phase :
+        List.of(
+            firstPublishAt,
+            startRun,
+            read,
+            reads,
+            claim,
+            claims,
+            publish,
+            publishCalls,
+            finishRun)) {
+      phase.set(0);
+    }
     sendTotalBefore = sendTotal();
-    measured = thread;
+    measuredSince = System.nanoTime();
+    measuring = true;
   }
 
   Split stop(long totalNanos) {
-    measured = null;
-    send = Math.round(sendTotal() - sendTotalBefore);
+    measuring = false;
+    long send = Math.round(sendTotal() - sendTotalBefore);
+    long first = firstPublishAt.get();
     return new Split(
-        totalNanos, startRun, read, reads, claim, claims, publish, send, publishCalls, finishRun);
+        totalNanos,
+        startRun.get(),
+        read.get(),
+        reads.get(),
+        claim.get(),
+        claims.get(),
+        first == 0 ? totalNanos - finishRun.get() : first - measuredSince,
+        publish.get(),
+        send,
+        publishCalls.get(),
+        finishRun.get());
   }
 
   @Override
   public Object postProcessAfterInitialization(Object bean, String beanName) {
+    if (bean instanceof CamelContext camel) {
+      camel.getManagementStrategy().addEventNotifier(new ReadTimer());
+      return bean;
+    }
     if (bean instanceof MiningStateRepository) {
       return wrap(
           bean,
           invocation -> {
-            if (Thread.currentThread() != measured) {
+            if (!measuring) {
               return invocation.proceed();
             }
             long start = System.nanoTime();
             try {
               return invocation.proceed();
             } finally {
-              long end = System.nanoTime();
-              long previousEnd = lastEnd;
-              lastEnd = end;
+              long took = System.nanoTime() - start;
               switch (invocation.getMethod().getName()) {
-                case "startRun" -> startRun += end - start;
+                case "startRun" -> startRun.addAndGet(took);
                 case "claim" -> {
-                  claim += end - start;
-                  claims++;
-                  read += start - previousEnd;
-                  reads++;
+                  claim.addAndGet(took);
+                  claims.incrementAndGet();
                 }
-                case "finishRun" -> finishRun += end - start;
+                case "finishRun" -> finishRun.addAndGet(took);
                 default -> {}
               }
             }
@@ -143,8 +169,7 @@ final class FanoutPhases implements BeanPostProcessor {
       return wrap(
           bean,
           invocation -> {
-            if (Thread.currentThread() != measured
-                || !invocation.getMethod().getName().equals("publishAll")) {
+            if (!measuring || !invocation.getMethod().getName().equals("publishAll")) {
               return invocation.proceed();
             }
             return timed(invocation);
@@ -161,12 +186,30 @@ final class FanoutPhases implements BeanPostProcessor {
 
   private Object timed(MethodInvocation invocation) throws Throwable {
     long start = System.nanoTime();
+    firstPublishAt.compareAndSet(0, start);
     try {
       return invocation.proceed();
     } finally {
-      lastEnd = System.nanoTime();
-      publish += lastEnd - start;
-      publishCalls++;
+      publish.addAndGet(System.nanoTime() - start);
+      publishCalls.incrementAndGet();
+    }
+  }
+
+  /** Adds up the route's reads of a page of active users (its sends to a camel-sql endpoint). */
+  private final class ReadTimer extends EventNotifierSupport {
+    @Override
+    public void notify(CamelEvent event) {
+      if (measuring
+          && event instanceof CamelEvent.ExchangeSentEvent sent
+          && sent.getEndpoint().getEndpointUri().startsWith("sql:")) {
+        read.addAndGet(TimeUnit.MILLISECONDS.toNanos(sent.getTimeTaken()));
+        reads.incrementAndGet();
+      }
+    }
+
+    @Override
+    public boolean isEnabled(CamelEvent event) {
+      return event instanceof CamelEvent.ExchangeSentEvent;
     }
   }
 
