@@ -221,7 +221,10 @@ public final class UserScenario {
    * server-errors} (every request) or {@code server-errors:N} (a burst of N), {@code flaky:N} (each
    * page fails N times first), {@code rate-limited:N:SECONDS}, {@code repeat-marker:PAGE}, {@code
    * cycle:PAGE}, {@code malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}, {@code style:NAME}
-   * ({@link ApiStyle#key()}), {@code items:N}.
+   * ({@link ApiStyle#key()}), {@code items:N}, {@code body-errors:N:STATUS:CODE} ({@link
+   * #bodyErrors}), {@code body-errors-at:PAGE:N:STATUS:CODE} ({@link #bodyErrorsAtPage}), {@code
+   * request-budget:N:SECONDS} ({@link #requestBudget}), {@code app-usage:PERCENT} ({@link
+   * #appUsage}).
    *
    * @throws IllegalArgumentException naming the known faults, for any other text
    */
@@ -274,6 +277,23 @@ public final class UserScenario {
         case "items" -> {
           return totalItems(number(parts, 1));
         }
+        case "body-errors" -> {
+          arguments(parts, 3);
+          return bodyErrors(number(parts, 1), number(parts, 2), number(parts, 3));
+        }
+        case "body-errors-at" -> {
+          arguments(parts, 4);
+          return bodyErrorsAtPage(
+              number(parts, 1), number(parts, 2), number(parts, 3), number(parts, 4));
+        }
+        case "request-budget" -> {
+          arguments(parts, 2);
+          return requestBudget(number(parts, 1), seconds(number(parts, 2)));
+        }
+        case "app-usage" -> {
+          arguments(parts, 1);
+          return appUsage(number(parts, 1));
+        }
         default -> throw new IllegalArgumentException("unknown fault");
       }
     } catch (IllegalArgumentException e) {
@@ -286,7 +306,9 @@ public final class UserScenario {
               + " rate-limited:N:SECONDS,"
               + " repeat-marker:PAGE, cycle:PAGE, malformed:PAGE, huge:BYTES, pages:N,"
               + " style:NAME (standard, cursor-custom, next-url, link-header, last-item, offset,"
-              + " page-number, bare-array), items:N");
+              + " page-number, bare-array), items:N, body-errors:N:STATUS:CODE,"
+              + " body-errors-at:PAGE:N:STATUS:CODE, request-budget:N:SECONDS,"
+              + " app-usage:PERCENT");
     }
   }
 
@@ -294,6 +316,10 @@ public final class UserScenario {
     if (parts.length != count + 1) {
       throw new IllegalArgumentException("takes " + count + " value(s) after ':'");
     }
+  }
+
+  private static Duration seconds(int seconds) {
+    return Duration.ofSeconds(requireAtLeast(seconds, 1, "seconds"));
   }
 
   private static int number(String[] parts, int index) {
