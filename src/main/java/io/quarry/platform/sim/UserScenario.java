@@ -1,6 +1,7 @@
 package io.quarry.platform.sim;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -10,6 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is served.
  */
 public final class UserScenario {
+
+  private static final int RECENT_REQUESTS = 1000;
 
   private volatile Integer pages;
   private volatile int itemsPerPage;
@@ -44,6 +47,7 @@ public final class UserScenario {
   private final AtomicInteger usageRequests = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
   private volatile ReceivedRequest lastRequest;
+  private final java.util.Deque<ReceivedRequest> recent = new java.util.ArrayDeque<>();
 
   /** Pages the user has in every stream (default: the simulator's default pages). */
   public UserScenario pages(int n) {
@@ -343,9 +347,25 @@ public final class UserScenario {
     return lastRequest;
   }
 
+  /**
+   * The latest requests received for this user, oldest first (at most {@value #RECENT_REQUESTS}, so
+   * a long demo run stays bounded).
+   */
+  public List<ReceivedRequest> recentRequests() {
+    synchronized (recent) {
+      return List.copyOf(recent);
+    }
+  }
+
   void received(ReceivedRequest request) {
     requests.incrementAndGet();
     lastRequest = request;
+    synchronized (recent) {
+      if (recent.size() == RECENT_REQUESTS) {
+        recent.removeFirst();
+      }
+      recent.addLast(request);
+    }
   }
 
   void expectedToken(String token) {

@@ -448,6 +448,20 @@ class PlatformSimulatorTest {
         .hasMessageContaining("fault 'request-budget:5'");
   }
 
+  @Test
+  void recentRequestsKeepWhenEachArrived() {
+    Instant before = Instant.now();
+    get("/users/u1/posts", "t");
+    get("/users/u1/posts?limit=10&after=m-2", "t");
+
+    List<ReceivedRequest> received = simulator.user("u1").recentRequests();
+
+    assertThat(received).hasSize(2);
+    assertThat(received.get(1).query()).containsEntry("after", "m-2");
+    assertThat(received.get(0).receivedAt()).isAfterOrEqualTo(before);
+    assertThat(received.get(1).receivedAt()).isAfterOrEqualTo(received.get(0).receivedAt());
+  }
+
   private List<JsonNode> walk(String userId, String stream, int limit) {
     List<JsonNode> pages = new ArrayList<>();
     String marker = null;
