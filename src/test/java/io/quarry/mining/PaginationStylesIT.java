@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.quarry.flow.FlowEndpoints;
 import io.quarry.platform.sim.ApiStyle;
+import io.quarry.platform.sim.ReceivedRequest;
 import io.quarry.support.QuarryIntegrationTest;
 import io.quarry.user.UserRepository;
 import java.time.Duration;
@@ -91,12 +92,13 @@ import org.springframework.test.context.TestPropertySource;
       "quarry.streams.offset.pagination.total-path=/total_count",
       "quarry.streams.offset.items.path=/records",
       "quarry.streams.offset.auth.header=X-Api-Key",
-      // a page number from 1 ending on a short or empty page
+      // a page number from 1 ending on the total (or a short or empty page)
       "quarry.streams.page-number.api-path=/users/{userId}/page-number",
       "quarry.streams.page-number.pagination.style=page-number",
       "quarry.streams.page-number.pagination.page-size-parameter=per_page",
+      "quarry.streams.page-number.pagination.total-path=/total",
       "quarry.streams.page-number.items.path=/results",
-      // a bare array, pages from 0
+      // a bare array, pages from 0, ending on a short or empty page
       "quarry.streams.bare-array.api-path=/users/{userId}/bare-array",
       "quarry.streams.bare-array.pagination.style=page-number",
       "quarry.streams.bare-array.pagination.page-size-parameter=per_page",
@@ -116,9 +118,23 @@ class PaginationStylesIT extends SimulatedPlatformTest {
           new Object[] {"last-item", ApiStyle.LAST_ITEM, 3, 3},
           // 30 = three full pages: the total ends it without an empty fourth page
           new Object[] {"offset", ApiStyle.OFFSET, 3, 3},
+          new Object[] {"page-number", ApiStyle.PAGE_NUMBER, 3, 3},
           // without a total, three full pages need an empty fourth to end
-          new Object[] {"page-number", ApiStyle.PAGE_NUMBER, 3, 4},
           new Object[] {"bare-array", ApiStyle.BARE_ARRAY, 3, 4});
+
+  /**
+   * Each stream's position of page 5 (items 40-49 of 55), where a chain whose first four pages were
+   * mined resumes; the URLs are relative to the simulator's base URL.
+   */
+  static final Map<String, String> PAGE_5 =
+      Map.of(
+          "cursor-custom", "t40",
+          "next-url", "/users/outage/next-url?limit=10&cursor=40",
+          "link-header", "/users/outage/link-header?per_page=10&page=5",
+          "last-item", "key-last-item-outage-1-39",
+          "offset", "40",
+          "page-number", "5",
+          "bare-array", "4");
 
   @Autowired UserRepository users;
   @Autowired ProducerTemplate camel;
@@ -164,36 +180,42 @@ class PaginationStylesIT extends SimulatedPlatformTest {
   }
 
   @Test
-  void anInterruptedChainResumesAtItsUrlOrOffset() {
+  void anInterruptedChainOfEveryStyleResumesAtItsPosition() {
     long user = users.upsert("outage", "token-outage");
     PLATFORM.user("outage").totalItems(55).serverErrorsFromPage(5);
 
-    UUID first = tick("next-url");
-    UUID firstOffset = tick("offset");
     // two messages of two pages each are mined; page 5, the next message's first, fails
-    awaitStatus("next-url", user, "failed");
-    awaitStatus("offset", user, "failed");
-    assertThat((String) state("next-url", user).get("current_marker"))
-        .startsWith(PLATFORM.baseUrl() + "/users/outage/next-url?")
-        .contains("cursor=40")
-        .doesNotContain("token-outage");
-    assertThat(state("offset", user)).containsEntry("current_marker", "40");
-    awaitItemsOnce("next-url", user, "outage", 40);
-    awaitItemsOnce("offset", user, "outage", 40);
+    Map<String, UUID> firstRuns = new java.util.TreeMap<>();
+    PAGE_5.keySet().forEach(stream -> firstRuns.put(stream, tick(stream)));
+    for (String stream : firstRuns.keySet()) {
+      awaitStatus(stream, user, "failed");
+      String position = PAGE_5.get(stream);
+      assertThat((String) state(stream, user).get("current_marker"))
+          .as(stream)
+          .isEqualTo(position.startsWith("/") ? PLATFORM.baseUrl() + position : position)
+          .doesNotContain("token-outage");
+      awaitItemsOnce(stream, user, "outage", 40);
+    }
 
+    int beforeRecovery = PLATFORM.user("outage").recentRequests().size();
     PLATFORM.user("outage").recovered();
-    UUID second = tick("next-url");
-    UUID secondOffset = tick("offset");
+    Map<String, UUID> secondRuns = new java.util.TreeMap<>();
+    PAGE_5.keySet().forEach(stream -> secondRuns.put(stream, tick(stream)));
 
-    for (String stream : List.of("next-url", "offset")) {
+    for (String stream : secondRuns.keySet()) {
       awaitEnded(stream, user);
       assertThat(state(stream, user))
           .as(stream)
           .containsEntry("status", "completed")
           .containsEntry("stop_reason", "end_of_data")
-          .containsEntry("resumed_from", stream.equals("offset") ? firstOffset : first)
-          .containsEntry("run_id", stream.equals("offset") ? secondOffset : second);
+          .containsEntry("resumed_from", firstRuns.get(stream))
+          .containsEntry("run_id", secondRuns.get(stream));
       awaitItemsOnce(stream, user, "outage", 55);
+      List<ReceivedRequest> resumed = PLATFORM.user("outage").recentRequests();
+      assertThat(resumed.subList(beforeRecovery, resumed.size()))
+          .filteredOn(request -> stream.equals(request.stream()))
+          .as(stream + ": pages 5 and 6 asked for, not the first four again")
+          .hasSize(2);
     }
   }
 

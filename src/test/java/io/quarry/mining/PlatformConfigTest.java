@@ -50,8 +50,13 @@ class PlatformConfigTest {
   @Test
   void theEmbeddedSimulatorServesTheConfiguredFaults() throws Exception {
     try (PlatformSimulator simulator =
-        new PlatformConfig().platformSimulator(withFaults(List.of("demo-user-3=unauthorized")))) {
+        new PlatformConfig()
+            .platformSimulator(
+                withFaults(
+                    List.of("demo-user-3=unauthorized", "demo-user-5=body-errors:1:400:190")))) {
       assertThat(status(simulator, "demo-user-3")).isEqualTo(401);
+      assertThat(status(simulator, "demo-user-5")).isEqualTo(400);
+      assertThat(status(simulator, "demo-user-5")).isEqualTo(200);
       assertThat(status(simulator, "demo-user-4")).isEqualTo(200);
     }
   }
@@ -62,6 +67,13 @@ class PlatformConfigTest {
             () -> new PlatformConfig().platformSimulator(withFaults(List.of("demo-user-3=sleepy"))))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("known: unauthorized");
+    assertThatThrownBy(
+            () ->
+                new PlatformConfig()
+                    .platformSimulator(withFaults(List.of("demo-user-3=app-usage:0"))))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("fault 'app-usage:0'")
+        .hasMessageContaining("app-usage:PERCENT");
   }
 
   private static int status(PlatformSimulator simulator, String user) throws Exception {

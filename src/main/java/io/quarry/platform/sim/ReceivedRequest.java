@@ -1,5 +1,6 @@
 package io.quarry.platform.sim;
 
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -9,9 +10,14 @@ import java.util.Map;
  * @param query decoded query parameters (the last value of a repeated name)
  * @param authorization the {@code Authorization} header, or null
  * @param apiKey the {@code X-Api-Key} header, or null
+ * @param receivedAt when the simulator received it, for tests that check how a client paced itself
  */
 public record ReceivedRequest(
-    String stream, Map<String, String> query, String authorization, String apiKey) {
+    String stream,
+    Map<String, String> query,
+    String authorization,
+    String apiKey,
+    Instant receivedAt) {
 
   public ReceivedRequest {
     query = Map.copyOf(query);

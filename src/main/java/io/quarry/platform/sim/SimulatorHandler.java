@@ -6,6 +6,7 @@ import com.sun.net.httpserver.HttpHandler;
 import java.io.IOException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -64,7 +65,7 @@ final class SimulatorHandler implements HttpHandler {
     String authorization = exchange.getRequestHeaders().getFirst("Authorization");
     String apiKey = exchange.getRequestHeaders().getFirst("X-Api-Key");
     UserScenario user = simulator.user(userId);
-    user.received(new ReceivedRequest(stream, query, authorization, apiKey));
+    user.received(new ReceivedRequest(stream, query, authorization, apiKey, Instant.now()));
     simulator.counted(exchange.getRemoteAddress());
     Thread.sleep(simulator.latency().toMillis());
     String host = exchange.getRequestHeaders().getFirst("Host");

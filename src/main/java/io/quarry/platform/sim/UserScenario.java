@@ -1,6 +1,7 @@
 package io.quarry.platform.sim;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -10,6 +11,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is served.
  */
 public final class UserScenario {
+
+  private static final int RECENT_REQUESTS = 1000;
 
   private volatile Integer pages;
   private volatile int itemsPerPage;
@@ -44,6 +47,7 @@ public final class UserScenario {
   private final AtomicInteger usageRequests = new AtomicInteger();
   private final AtomicInteger requests = new AtomicInteger();
   private volatile ReceivedRequest lastRequest;
+  private final java.util.Deque<ReceivedRequest> recent = new java.util.ArrayDeque<>();
 
   /** Pages the user has in every stream (default: the simulator's default pages). */
   public UserScenario pages(int n) {
@@ -221,7 +225,10 @@ public final class UserScenario {
    * server-errors} (every request) or {@code server-errors:N} (a burst of N), {@code flaky:N} (each
    * page fails N times first), {@code rate-limited:N:SECONDS}, {@code repeat-marker:PAGE}, {@code
    * cycle:PAGE}, {@code malformed:PAGE}, {@code huge:BYTES}, {@code pages:N}, {@code style:NAME}
-   * ({@link ApiStyle#key()}), {@code items:N}.
+   * ({@link ApiStyle#key()}), {@code items:N}, {@code body-errors:N:STATUS:CODE} ({@link
+   * #bodyErrors}), {@code body-errors-at:PAGE:N:STATUS:CODE} ({@link #bodyErrorsAtPage}), {@code
+   * request-budget:N:SECONDS} ({@link #requestBudget}), {@code app-usage:PERCENT} ({@link
+   * #appUsage}).
    *
    * @throws IllegalArgumentException naming the known faults, for any other text
    */
@@ -274,6 +281,23 @@ public final class UserScenario {
         case "items" -> {
           return totalItems(number(parts, 1));
         }
+        case "body-errors" -> {
+          arguments(parts, 3);
+          return bodyErrors(number(parts, 1), number(parts, 2), number(parts, 3));
+        }
+        case "body-errors-at" -> {
+          arguments(parts, 4);
+          return bodyErrorsAtPage(
+              number(parts, 1), number(parts, 2), number(parts, 3), number(parts, 4));
+        }
+        case "request-budget" -> {
+          arguments(parts, 2);
+          return requestBudget(number(parts, 1), seconds(number(parts, 2)));
+        }
+        case "app-usage" -> {
+          arguments(parts, 1);
+          return appUsage(number(parts, 1));
+        }
         default -> throw new IllegalArgumentException("unknown fault");
       }
     } catch (IllegalArgumentException e) {
@@ -286,7 +310,9 @@ public final class UserScenario {
               + " rate-limited:N:SECONDS,"
               + " repeat-marker:PAGE, cycle:PAGE, malformed:PAGE, huge:BYTES, pages:N,"
               + " style:NAME (standard, cursor-custom, next-url, link-header, last-item, offset,"
-              + " page-number, bare-array), items:N");
+              + " page-number, bare-array), items:N, body-errors:N:STATUS:CODE,"
+              + " body-errors-at:PAGE:N:STATUS:CODE, request-budget:N:SECONDS,"
+              + " app-usage:PERCENT");
     }
   }
 
@@ -294,6 +320,10 @@ public final class UserScenario {
     if (parts.length != count + 1) {
       throw new IllegalArgumentException("takes " + count + " value(s) after ':'");
     }
+  }
+
+  private static Duration seconds(int seconds) {
+    return Duration.ofSeconds(requireAtLeast(seconds, 1, "seconds"));
   }
 
   private static int number(String[] parts, int index) {
@@ -317,9 +347,25 @@ public final class UserScenario {
     return lastRequest;
   }
 
+  /**
+   * The latest requests received for this user, oldest first (at most {@value #RECENT_REQUESTS}, so
+   * a long demo run stays bounded).
+   */
+  public List<ReceivedRequest> recentRequests() {
+    synchronized (recent) {
+      return List.copyOf(recent);
+    }
+  }
+
   void received(ReceivedRequest request) {
     requests.incrementAndGet();
     lastRequest = request;
+    synchronized (recent) {
+      if (recent.size() == RECENT_REQUESTS) {
+        recent.removeFirst();
+      }
+      recent.addLast(request);
+    }
   }
 
   void expectedToken(String token) {

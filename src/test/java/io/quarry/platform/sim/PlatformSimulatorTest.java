@@ -332,7 +332,9 @@ class PlatformSimulatorTest {
             "--fault",
             "u2=server-errors:2+pages:1",
             "--fault",
-            "u3=rate-limited:1:7")) {
+            "u3=rate-limited:1:7",
+            "--fault",
+            "u5=body-errors:1:400:4")) {
       URI base = fromArgs.baseUrl();
       assertThat(send(base, "/users/u1/posts", "t").statusCode()).isEqualTo(401);
       assertThat(send(base, "/users/u2/posts", "t").statusCode()).isEqualTo(500);
@@ -344,6 +346,8 @@ class PlatformSimulatorTest {
       assertThat(limited.statusCode()).isEqualTo(429);
       assertThat(limited.headers().firstValue("Retry-After")).contains("7");
       assertThat(send(base, "/users/u4/posts", "t").statusCode()).isEqualTo(200);
+      assertThat(send(base, "/users/u5/posts", "t").statusCode()).isEqualTo(400);
+      assertThat(send(base, "/users/u5/posts", "t").statusCode()).isEqualTo(200);
     }
   }
 
@@ -376,6 +380,86 @@ class PlatformSimulatorTest {
     }
     assertThatThrownBy(() -> PlatformSimulator.fromArgs("--port", "0", "--fault", "u1=sleepy"))
         .hasMessageContaining("fault 'sleepy'");
+  }
+
+  @Test
+  void bodyErrorsBudgetsAndUsageHaveATextualForm() {
+    simulator.faults(
+        List.of(
+            "u1=body-errors:2:400:190",
+            "u2=pages:3+body-errors-at:2:1:403:613",
+            "u3=request-budget:1:60",
+            "u4=app-usage:40"));
+
+    HttpResponse<String> invalid = get("/users/u1/posts", "t");
+    assertThat(invalid.statusCode()).isEqualTo(400);
+    assertThat(parse(invalid.body()).at("/error/code").asInt()).isEqualTo(190);
+    assertThat(statuses("u1", 2)).containsExactly(400, 200);
+
+    assertThat(page("u2", "posts", 10, null).get("nextMarker").asText()).isEqualTo("m-2");
+    HttpResponse<String> throttled = get("/users/u2/posts?limit=10&after=m-2", "t");
+    assertThat(throttled.statusCode()).isEqualTo(403);
+    assertThat(parse(throttled.body()).at("/error/code").asInt()).isEqualTo(613);
+    assertThat(get("/users/u2/posts?limit=10&after=m-2", "t").statusCode()).isEqualTo(200);
+
+    HttpResponse<String> last = get("/users/u3/posts", "t");
+    assertThat(last.statusCode()).isEqualTo(200);
+    assertThat(last.headers().firstValue("X-RateLimit-Remaining")).contains("0");
+    long reset = Long.parseLong(last.headers().firstValue("X-RateLimit-Reset").orElseThrow());
+    assertThat(reset - Instant.now().getEpochSecond()).isBetween(55L, 61L);
+    HttpResponse<String> over = get("/users/u3/posts", "t");
+    assertThat(over.statusCode()).isEqualTo(403);
+    assertThat(over.headers().firstValue("X-RateLimit-Remaining")).contains("0");
+
+    assertThat(
+            IntStream.range(0, 3)
+                .mapToObj(i -> get("/users/u4/posts", "t").headers().firstValue("x-app-usage"))
+                .map(usage -> parse(usage.orElseThrow()).get("call_count").asInt()))
+        .containsExactly(40, 80, 100);
+  }
+
+  @Test
+  void malformedBodyErrorBudgetAndUsageFaultsAreRefusedWithWhatIsKnown() {
+    for (String fault :
+        List.of(
+            "body-errors:1:400",
+            "body-errors:1:400:190:2",
+            "body-errors:x:400:190",
+            "body-errors:1:99:190",
+            "body-errors-at:2:1:403",
+            "body-errors-at:0:1:403:4",
+            "request-budget:5",
+            "request-budget:0:1",
+            "request-budget:5:0",
+            "app-usage",
+            "app-usage:0",
+            "app-usage:10:2")) {
+      assertThatThrownBy(() -> simulator.faults(List.of("u1=" + fault)))
+          .as(fault)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("fault '" + fault + "'")
+          .hasMessageContaining("body-errors:N:STATUS:CODE")
+          .hasMessageContaining("body-errors-at:PAGE:N:STATUS:CODE")
+          .hasMessageContaining("request-budget:N:SECONDS")
+          .hasMessageContaining("app-usage:PERCENT");
+    }
+    assertThatThrownBy(
+            () -> PlatformSimulator.fromArgs("--port", "0", "--fault", "u1=request-budget:5"))
+        .hasMessageContaining("fault 'request-budget:5'");
+  }
+
+  @Test
+  void recentRequestsKeepWhenEachArrived() {
+    Instant before = Instant.now();
+    get("/users/u1/posts", "t");
+    get("/users/u1/posts?limit=10&after=m-2", "t");
+
+    List<ReceivedRequest> received = simulator.user("u1").recentRequests();
+
+    assertThat(received).hasSize(2);
+    assertThat(received.get(1).query()).containsEntry("after", "m-2");
+    assertThat(received.get(0).receivedAt()).isAfterOrEqualTo(before);
+    assertThat(received.get(1).receivedAt()).isAfterOrEqualTo(received.get(0).receivedAt());
   }
 
   private List<JsonNode> walk(String userId, String stream, int limit) {
