@@ -201,7 +201,7 @@ final class FanoutPhases implements BeanPostProcessor {
     public void notify(CamelEvent event) {
       if (measuring
           && event instanceof CamelEvent.ExchangeSentEvent sent
-          && sent.getEndpoint().getEndpointUri().startsWith("sql:")) {
+          && sent.getEndpoint().getEndpointUri().contains("active-users.sql")) {
         read.addAndGet(TimeUnit.MILLISECONDS.toNanos(sent.getTimeTaken()));
         reads.incrementAndGet();
       }
