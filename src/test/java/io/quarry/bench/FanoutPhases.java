@@ -207,9 +207,11 @@ final class FanoutPhases implements BeanPostProcessor {
       }
     }
 
+    /** Camel times a send (and then tells it) only when its sending is of interest too. */
     @Override
     public boolean isEnabled(CamelEvent event) {
-      return event instanceof CamelEvent.ExchangeSentEvent;
+      return event instanceof CamelEvent.ExchangeSendingEvent
+          || event instanceof CamelEvent.ExchangeSentEvent;
     }
   }
 
