@@ -91,6 +91,12 @@ public class DeadLetterRetry {
     }
   }
 
+  /** Exchange properties {@link #park} leaves: the dead letter's id, why and whence. */
+  public static final String PARKED_ID = "quarryParkedId";
+
+  public static final String PARKED_REASON = "quarryParkedReason";
+  public static final String PARKED_FROM = "quarryParkedFrom";
+
   /** Whether the letter goes back to its queue (else it is parked). */
   public boolean goesBack(Exchange exchange) {
     Letter letter = Letter.of(exchange.getMessage());
@@ -162,6 +168,9 @@ public class DeadLetterRetry {
             in.getHeader(DeadLetterHeaders.ROUTE, String.class),
             letter.attempts(),
             !letter.transientFailure());
+    exchange.setProperty(PARKED_ID, id);
+    exchange.setProperty(PARKED_REASON, reason);
+    exchange.setProperty(PARKED_FROM, letter.source());
     metrics.counter("quarry.dead.letters.parked").increment();
     log.warn(
         "Parked dead letter {} of {}: {} ({} attempts); replay it from the dashboard or the API",

@@ -1,5 +1,8 @@
 package io.quarry.maintenance;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.List;
@@ -54,25 +57,62 @@ public class JobExecutionRepository {
     return insert(job, instance, firedAt, startedAt, trigger, "running", null, null);
   }
 
+  /** How the error of a run whose event was parked as a dead letter begins. */
+  public static final String EVENT_PARKED = "its event was parked as a dead letter";
+
   /**
-   * Closes a running execution with what its event's handler did, e.g. {@code 2,503 mails deleted}.
-   * False when there is no such running execution (unknown id, or already closed: a redelivered
-   * event does not overwrite the first account).
+   * Closes a running execution with what its event's handler did, e.g. {@code 2,503 mails deleted};
+   * also one failed because its event was parked, when the event is replayed and handled. False
+   * when there is no such execution (unknown id, or already closed: a redelivered event does not
+   * overwrite the first account).
    */
   public boolean recordEffect(long executionId, long count, String what) {
     String effect = effect(count, what);
     return jdbc.sql(
                 """
                 update job_execution set outcome = 'succeeded', finished_at = now(),
-                       effect_count = :count, effect = :effect
-                 where id = :id and outcome = 'running'
+                       effect_count = :count, effect = :effect, error_message = null
+                 where id = :id
+                   and (outcome = 'running'
+                        or (outcome = 'failed' and error_message like cast(:parked as text) || '%'))
                 """)
+            .param("parked", EVENT_PARKED)
             .param("id", executionId)
             .param("count", count)
             .param("effect", effect)
             .update()
         == 1;
   }
+
+  /**
+   * Fails the running execution whose integration event (its JSON, {@code payload.executionId}) was
+   * parked as a dead letter: no handler will record its effect, and "running" would stay forever.
+   * False for a letter that names no running execution, or is no readable event.
+   */
+  public boolean failForParkedEvent(byte[] event, String reason, long deadLetterId) {
+    long executionId;
+    try {
+      JsonNode id = EVENTS.readTree(event).path("payload").path("executionId");
+      if (!(id.isIntegralNumber() && id.canConvertToLong())
+          && !(id.isTextual() && id.asText().matches("[0-9]{1,18}"))) {
+        return false;
+      }
+      executionId = id.asLong();
+    } catch (IOException | RuntimeException unreadable) {
+      return false;
+    }
+    return jdbc.sql(
+                """
+                update job_execution set outcome = 'failed', finished_at = now(), error_message = :error
+                 where id = :id and outcome = 'running'
+                """)
+            .param("id", executionId)
+            .param("error", EVENT_PARKED + " (#" + deadLetterId + "): " + reason)
+            .update()
+        == 1;
+  }
+
+  private static final ObjectMapper EVENTS = new ObjectMapper();
 
   /**
    * {@code 2,503 mails deleted} from 2503 and {@code mail(s) deleted}; {@code (s)} is dropped for

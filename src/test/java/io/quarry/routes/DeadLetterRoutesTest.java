@@ -9,6 +9,7 @@ import static org.mockito.ArgumentMatchers.eq;
 import static org.mockito.Mockito.mock;
 import static org.mockito.Mockito.verify;
 import static org.mockito.Mockito.verifyNoInteractions;
+import static org.mockito.Mockito.when;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -21,6 +22,7 @@ import io.quarry.config.QuarryProperties;
 import io.quarry.deadletter.DeadLetterHeaders;
 import io.quarry.deadletter.DeadLetterRepository;
 import io.quarry.deadletter.DeadLetterRetry;
+import io.quarry.maintenance.JobExecutionRepository;
 import io.quarry.routes.deadletter.DeadLetterRoutes;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
@@ -47,6 +49,7 @@ class DeadLetterRoutesTest extends CamelTestSupport {
   private final DeadLetterRepository parked = mock(DeadLetterRepository.class);
   private final BatchPublisher publisher = mock(BatchPublisher.class);
   private final SimpleMeterRegistry meters = new SimpleMeterRegistry();
+  private final JobExecutionRepository runs = mock(JobExecutionRepository.class);
 
   @Override
   public boolean isUseAdviceWith() {
@@ -65,6 +68,7 @@ class DeadLetterRoutesTest extends CamelTestSupport {
         .bind(
             "retry",
             new DeadLetterRetry(parked, names, new ObjectMapper(), meters, oneRetry, topology));
+    context.getRegistry().bind("jobExecutionRepository", runs);
     return new DeadLetterRoutes(topology, names, new Endpoints(names));
   }
 
@@ -151,6 +155,40 @@ class DeadLetterRoutesTest extends CamelTestSupport {
     assertThat(context.getEndpoints())
         .noneMatch(e -> e.getEndpointUri().startsWith("mock://quarry-amqp"));
     assertThat(meters.counter("quarry.dead.letters.retried").count()).isZero();
+    verifyNoInteractions(runs); // not a maintenance event
+  }
+
+  @Test
+  void aParkedMaintenanceEventFailsItsJobRun() throws Exception {
+    start();
+    when(parked.park(
+            any(),
+            any(),
+            any(),
+            any(),
+            any(),
+            any(),
+            any(),
+            any(),
+            any(),
+            anyInt(),
+            org.mockito.ArgumentMatchers.anyBoolean()))
+        .thenReturn(41L);
+    byte[] event = "{\"payload\":{\"executionId\":12}}".getBytes(StandardCharsets.UTF_8);
+
+    template.sendBodyAndHeaders(
+        "direct:dlq",
+        event,
+        new HashMap<>(
+            Map.of(
+                DeadLetterHeaders.SOURCE_QUEUE,
+                names.highPriorityNotificationEventsQueue(),
+                DeadLetterHeaders.TRANSIENT,
+                false,
+                DeadLetterHeaders.REASON,
+                "unknown integration event type X")));
+
+    verify(runs).failForParkedEvent(event, "unknown integration event type X", 41L);
   }
 
   @Test

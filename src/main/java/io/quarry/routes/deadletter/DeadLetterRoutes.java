@@ -5,6 +5,7 @@ import io.quarry.bus.Endpoints;
 import io.quarry.bus.Topology;
 import io.quarry.bus.amqp.QuarryAmqpComponent;
 import io.quarry.deadletter.DeadLetterRetry;
+import io.quarry.maintenance.JobExecutionRepository;
 import java.util.stream.Collectors;
 import org.apache.camel.LoggingLevel;
 import org.apache.camel.builder.RouteBuilder;
@@ -14,7 +15,8 @@ import org.springframework.stereotype.Component;
  * The dead-letter retry route: consumes every {@code .dlq} and sends each dead letter back to its
  * queue after a growing delay (transient failures, a bounded number of times: published, confirmed,
  * to a delay exchange) or parks it in PostgreSQL (permanent or exhausted), where the dashboard and
- * the API can replay it.
+ * the API can replay it. A parked maintenance event fails its job run (replayed and handled, it
+ * closes the run with its effect after all).
  */
 @Component
 public class DeadLetterRoutes extends RouteBuilder {
@@ -61,6 +63,16 @@ public class DeadLetterRoutes extends RouteBuilder {
                 .bean(DeadLetterRetry.class, "retried")
             .otherwise()
                 .bean(DeadLetterRetry.class, "park").id("dead-letter-park")
+                // A maintenance job's event: its run would stay "running" for ever.
+                .filter(exchangeProperty(DeadLetterRetry.PARKED_FROM)
+                        .in(names.notificationEventsQueue(),
+                            names.highPriorityNotificationEventsQueue()))
+                    .bean(JobExecutionRepository.class,
+                            "failForParkedEvent(${body}, ${exchangeProperty."
+                                + DeadLetterRetry.PARKED_REASON + "}, ${exchangeProperty."
+                                + DeadLetterRetry.PARKED_ID + "})")
+                        .id("dead-letter-fail-job-run")
+                .end()
         .end();
     // @formatter:on
   }
