@@ -107,13 +107,7 @@ class ErrorRulesIT extends SimulatedPlatformTest {
 
     tick("graph");
 
-    awaitEnded("graph", user);
-    assertThat(state("graph", user))
-        .containsEntry("status", "completed")
-        .containsEntry("stop_reason", "end_of_data")
-        .containsEntry("pages_mined", 3L)
-        .containsEntry("items_mined", 60L);
-    awaitItems("graph", user, 60);
+    assertMinedToTheEnd("graph", user, 3, 60);
     assertThat(count("select count(distinct item_id)" + items("graph", user))).isEqualTo(60);
     // two refusals, each waited out in a delay queue, then pages 2 and 3
     assertThat(PLATFORM.user("throttled").requests()).isEqualTo(5);
@@ -128,13 +122,7 @@ class ErrorRulesIT extends SimulatedPlatformTest {
 
     tick("graph");
 
-    awaitEnded("graph", user);
-    assertThat(state("graph", user))
-        .containsEntry("status", "completed")
-        .containsEntry("stop_reason", "end_of_data")
-        .containsEntry("pages_mined", 3L)
-        .containsEntry("items_mined", 60L);
-    awaitItems("graph", user, 60);
+    assertMinedToTheEnd("graph", user, 3, 60);
     assertThat(count("select count(distinct item_id)" + items("graph", user))).isEqualTo(60);
     assertThat(PLATFORM.user("throttled-403").requests()).isEqualTo(4);
     assertThat(needsReauthorization(user)).isFalse();
@@ -166,13 +154,7 @@ class ErrorRulesIT extends SimulatedPlatformTest {
 
     tick("skipping");
 
-    awaitEnded("skipping", user);
-    assertThat(state("skipping", user))
-        .containsEntry("status", "completed")
-        .containsEntry("stop_reason", "end_of_data")
-        .containsEntry("pages_mined", 3L)
-        .containsEntry("items_mined", 20L);
-    awaitItems("skipping", user, 20);
+    assertMinedToTheEnd("skipping", user, 3, 20);
     assertThat(
             count(
                 "select count(*)"
@@ -193,13 +175,7 @@ class ErrorRulesIT extends SimulatedPlatformTest {
 
     tick("budget");
 
-    awaitEnded("budget", user);
-    assertThat(state("budget", user))
-        .containsEntry("status", "completed")
-        .containsEntry("stop_reason", "end_of_data")
-        .containsEntry("pages_mined", 3L)
-        .containsEntry("items_mined", 60L);
-    awaitItems("budget", user, 60);
+    assertMinedToTheEnd("budget", user, 3, 60);
     assertThat(PLATFORM.user("frugal").requests()).isEqualTo(3);
   }
 
@@ -212,13 +188,7 @@ class ErrorRulesIT extends SimulatedPlatformTest {
 
     tick("refusing");
 
-    awaitEnded("refusing", user);
-    assertThat(state("refusing", user))
-        .containsEntry("status", "completed")
-        .containsEntry("stop_reason", "end_of_data")
-        .containsEntry("pages_mined", 3L)
-        .containsEntry("items_mined", 60L);
-    awaitItems("refusing", user, 60);
+    assertMinedToTheEnd("refusing", user, 3, 60);
     assertThat(count("select count(distinct item_id)" + items("refusing", user))).isEqualTo(60);
     // pages 1 and 2, the refused third request, page 3 again once the window was reset
     List<ReceivedRequest> requests = PLATFORM.user("over-budget").recentRequests();
@@ -265,13 +235,7 @@ class ErrorRulesIT extends SimulatedPlatformTest {
 
     tick("usage");
 
-    awaitEnded("usage", user);
-    assertThat(state("usage", user))
-        .containsEntry("status", "completed")
-        .containsEntry("stop_reason", "end_of_data")
-        .containsEntry("pages_mined", 3L)
-        .containsEntry("items_mined", 60L);
-    awaitItems("usage", user, 60);
+    assertMinedToTheEnd("usage", user, 3, 60);
     assertThat(count("select count(distinct item_id)" + items("usage", user))).isEqualTo(60);
     List<ReceivedRequest> requests = PLATFORM.user("busy").recentRequests();
     assertThat(requests).hasSize(3);
@@ -293,6 +257,17 @@ class ErrorRulesIT extends SimulatedPlatformTest {
             .query()
             .listOfRows();
     return rows.isEmpty() ? Map.of() : rows.get(0);
+  }
+
+  /** The user's chain completed at the end of the data, with every item stored. */
+  private void assertMinedToTheEnd(String stream, long user, long pages, int items) {
+    awaitEnded(stream, user);
+    assertThat(state(stream, user))
+        .containsEntry("status", "completed")
+        .containsEntry("stop_reason", "end_of_data")
+        .containsEntry("pages_mined", pages)
+        .containsEntry("items_mined", (long) items);
+    awaitItems(stream, user, items);
   }
 
   private void awaitEnded(String stream, long user) {
