@@ -73,6 +73,16 @@ public class StreamSchedulerRoutes extends RouteBuilder {
     properties.streams().keySet().forEach(this::scheduler);
   }
 
+  /**
+   * Two threads for the two branches of a stream's page loop (the page's publishing and the next
+   * page's claim), named after the stream; Camel shuts them down with the context.
+   */
+  private java.util.concurrent.ExecutorService pageThreads(String stream) {
+    return getContext()
+        .getExecutorServiceManager()
+        .newFixedThreadPool(this, stream + "-fan-out", 2);
+  }
+
   // @formatter:off
   private void scheduler(String stream) {
     from(ClusteredJobs.trigger(
@@ -90,7 +100,7 @@ public class StreamSchedulerRoutes extends RouteBuilder {
             .bean(MiningScheduler.class, "releaseAbandoned").id(stream + "-release-abandoned")
             .loopDoWhile(PAGE_CLAIMED).id(stream + "-page-by-page")
                 .bean(MiningScheduler.class, "takeClaimedPage").id(stream + "-take-claimed-page")
-                .multicast().parallelProcessing()
+                .multicast().parallelProcessing().executorService(pageThreads(stream))
                         .id(stream + "-publish-page-while-claiming-next")
                     .pipeline().id(stream + "-publish-page")
                         .split(simple("${collate(" + properties.mining().publishBatchSize() + ")}"))
