@@ -116,12 +116,15 @@ public record QuarryProperties(
    * @param password broker password
    * @param virtualHost virtual host
    * @param tls connect over TLS, verifying the server certificate and host name
-   * @param managementPort port of the management HTTP API on the same host (HTTPS when tls), read
-   *     for queue depths, consumers and rates
+   * @param managementPort port of the management HTTP API on each node's host (HTTPS when tls),
+   *     read for queue depths, consumers and rates
    * @param managementPollInterval how often the queue figures are read from the management API
    * @param addresses the nodes of a cluster as {@code host:port,host:port}: Quarry connects to the
    *     first that answers and, when its node goes, reconnects to another; empty means host and
    *     port
+   * @param managementAddresses the management APIs as {@code host:port,host:port}, read in turn
+   *     (another one when the one read goes); empty means each AMQP node's host on {@code
+   *     managementPort}
    * @param queueTypes the queue type of each kind of queue: {@code classic} (one node) or {@code
    *     quorum} (replicated over the cluster, the production choice)
    */
@@ -138,6 +141,12 @@ public record QuarryProperties(
               regexp = "(\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*)?",
               message = "must be host:port,host:port (or empty to use host and port)")
           String addresses,
+      @Pattern(
+              regexp = "(\\s*[^\\s,:]+:\\d{1,5}\\s*(,\\s*[^\\s,:]+:\\d{1,5}\\s*)*)?",
+              message =
+                  "must be host:port,host:port (or empty for each node's host on"
+                      + " management-port)")
+          String managementAddresses,
       @NotNull @Valid QueueTypes queueTypes) {
 
     /** How a queue is kept: on one node, or replicated over the cluster (Raft). */
@@ -165,6 +174,24 @@ public record QuarryProperties(
       public static final QueueTypes CLASSIC =
           new QueueTypes(
               QueueType.CLASSIC, QueueType.CLASSIC, QueueType.CLASSIC, QueueType.CLASSIC);
+    }
+
+    /**
+     * The management APIs to read in turn, as {@code host:port}: {@link #managementAddresses} when
+     * set, else the host of each AMQP address (once each) on {@link #managementPort}.
+     */
+    public java.util.List<String> managementHosts() {
+      if (managementAddresses != null && !managementAddresses.isBlank()) {
+        return java.util.Arrays.stream(managementAddresses.split(","))
+            .map(String::trim)
+            .distinct()
+            .toList();
+      }
+      return java.util.Arrays.stream(connectionAddresses().split(","))
+          .map(address -> address.trim().substring(0, address.trim().lastIndexOf(':')))
+          .distinct()
+          .map(node -> node + ":" + managementPort)
+          .toList();
     }
 
     /** The AMQP addresses to try in turn: {@link #addresses} when set, else host and port. */

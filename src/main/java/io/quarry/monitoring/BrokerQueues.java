@@ -41,8 +41,10 @@ import org.springframework.stereotype.Component;
  * quarry.queue.consumers} (tag {@code queue}) export it. Only queues whose name ends with the
  * environment suffix are read, so instances of other environments on the same broker stay out.
  *
- * <p>If the API cannot be reached, the last snapshot is kept and marked with the error; queues stay
- * in the gauges with their last known figures until the next successful read.
+ * <p>On a cluster every node answers for all queues: the API is read from one node ({@link
+ * QuarryProperties.Rabbitmq#managementHosts}), and from the next that answers when that one goes.
+ * If none can be reached, the last snapshot is kept and marked with the error; queues stay in the
+ * gauges with their last known figures until the next successful read.
  */
 @Component
 public class BrokerQueues implements DisposableBean {
@@ -68,7 +70,16 @@ public class BrokerQueues implements DisposableBean {
   private final HttpClient http =
       HttpClient.newBuilder().connectTimeout(TIMEOUT).version(HttpClient.Version.HTTP_1_1).build();
   private final ObjectMapper json;
-  private final String url;
+
+  /** {@code scheme://host:port} of each management API, read in turn. */
+  private final List<String> nodes;
+
+  /** The query of the environment's queues, without its page number. */
+  private final String query;
+
+  /** The node read last time it worked. */
+  private volatile int current;
+
   private final String authorization;
   private final Duration interval;
   private final AtomicReference<Snapshot> last =
@@ -90,12 +101,12 @@ public class BrokerQueues implements DisposableBean {
     this.json = json;
     QuarryProperties.Rabbitmq rabbit = properties.rabbitmq();
     String suffix = "-" + names.environment();
-    this.url =
-        (rabbit.tls() ? "https://" : "http://")
-            + rabbit.host()
-            + ":"
-            + rabbit.managementPort()
-            + "/api/queues/"
+    this.nodes =
+        rabbit.managementHosts().stream()
+            .map(node -> (rabbit.tls() ? "https://" : "http://") + node)
+            .toList();
+    this.query =
+        "/api/queues/"
             + URLEncoder.encode(rabbit.virtualHost(), StandardCharsets.UTF_8)
             + "?page_size="
             + PAGE_SIZE
@@ -143,13 +154,13 @@ public class BrokerQueues implements DisposableBean {
       last.set(next);
       export(queues);
       if (failing) {
-        log.info("RabbitMQ management API reachable again at {}", baseUrl());
+        log.info("RabbitMQ management API reachable again at {}", nodes.get(current));
         failing = false;
       }
       return next;
     } catch (IOException | RuntimeException e) {
       if (!failing) {
-        log.warn("Cannot read queue figures from {}: {}", baseUrl(), e.toString());
+        log.warn("Cannot read queue figures from {}: {}", nodes, e.toString());
         failing = true;
       }
       Snapshot stale = new Snapshot(previous.queues(), previous.readAt(), e.toString());
@@ -169,7 +180,35 @@ public class BrokerQueues implements DisposableBean {
     }
   }
 
+  /**
+   * Reads from the node that answered last, else from the next one that does; fails with the last
+   * node's error when none answers.
+   */
   private List<QueueFigures> read() throws IOException, InterruptedException {
+    IOException failure = null;
+    for (int i = 0; i < nodes.size(); i++) {
+      int node = (current + i) % nodes.size();
+      try {
+        List<QueueFigures> queues = read(nodes.get(node));
+        if (node != current) {
+          log.info(
+              "Reading queue figures from {} ({} did not answer)",
+              nodes.get(node),
+              nodes.get(current));
+          current = node;
+        }
+        return queues;
+      } catch (IOException e) {
+        failure = e;
+      }
+    }
+    throw nodes.size() == 1
+        ? failure
+        : new IOException("no management API answered; last: " + failure, failure);
+  }
+
+  private List<QueueFigures> read(String node) throws IOException, InterruptedException {
+    String url = node + query;
     List<QueueFigures> queues = new ArrayList<>();
     int page = 1;
     int pages;
@@ -223,10 +262,6 @@ public class BrokerQueues implements DisposableBean {
       rows.add(MultiGauge.Row.of(Tags.of("queue", queue.name()), figure));
     }
     return rows;
-  }
-
-  private String baseUrl() {
-    return url.substring(0, url.indexOf('?'));
   }
 
   @Override

@@ -428,8 +428,9 @@ public final class ChaosBenchmark {
       case CLUSTER -> {
         args.add("--quarry.rabbitmq.addresses=" + addresses);
         args.add("--quarry.rabbitmq.host=127.0.0.1");
-        // The figures of the management API come from node 2, which the fault leaves alone.
-        args.add("--quarry.rabbitmq.management-port=15782");
+        // The management API of every node: its figures come from another node while one is down.
+        args.add(
+            "--quarry.rabbitmq.management-addresses=127.0.0.1:15781,127.0.0.1:15782,127.0.0.1:15783");
         for (String kind : List.of("work", "events", "dead-letter", "delay")) {
           args.add("--quarry.rabbitmq.queue-types." + kind + "=quorum");
         }

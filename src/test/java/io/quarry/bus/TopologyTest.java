@@ -189,6 +189,7 @@ class TopologyTest {
             15672,
             Duration.ofSeconds(5),
             "",
+            "",
             types);
     return new QuarryProperties(
         "qa", null, rabbit, null, null, streams, null, null, null, null, null, null);

@@ -91,6 +91,7 @@ class RabbitmqAddressesTest {
         15671,
         Duration.ofSeconds(5),
         addresses,
+        "",
         QueueTypes.CLASSIC);
   }
 }
