@@ -82,8 +82,12 @@
     }
     section.appendChild(counts);
     const bulk = node('p', null, { class: 'bulk', id: 'email-admin', hidden: '' });
+    const transient = node('button', 'Re-queue failed mails, permanent failures left out',
+      { type: 'button', id: 'email-requeue-transient' });
+    transient.addEventListener('click', () => requeue(false));
+    bulk.appendChild(transient);
     const button = node('button', 'Re-queue all failed mails', { type: 'button', id: 'email-requeue' });
-    button.addEventListener('click', requeue);
+    button.addEventListener('click', () => requeue(true));
     bulk.appendChild(button);
     section.appendChild(bulk);
     section.appendChild(node('h3', 'Failed mails, with the SMTP server\'s reply'));
@@ -122,6 +126,7 @@
       document.getElementById('email-count-' + state).textContent = String(overview.counts[state]);
     }
     document.getElementById('email-requeue').disabled = overview.counts.failed === 0;
+    document.getElementById('email-requeue-transient').disabled = overview.counts.failed === 0;
     const rows = overview.failed.map((mail) => {
       const tr = node('tr', null, { 'data-email': String(mail.id), 'data-class': mail.failureClass || '' });
       tr.appendChild(node('th', mail.id, { scope: 'row' }));
@@ -153,13 +158,16 @@
     }
   }
 
-  async function requeue() {
-    const button = document.getElementById('email-requeue');
-    if (!window.confirm('Put every failed mail back in line, permanent failures included?')) return;
+  async function requeue(permanent) {
+    const button = document.getElementById(permanent ? 'email-requeue' : 'email-requeue-transient');
+    const question = permanent
+      ? 'Put every failed mail back in line, permanent failures included?'
+      : 'Put the failed mails back in line, except those the server refused for good?';
+    if (!window.confirm(question)) return;
     button.disabled = true;
     try {
-      const result = await request('/api/email/requeue-failed', 'POST');
-      say('Re-queued ' + result.requeued + ' failed mails');
+      const result = await request('/api/email/requeue-failed?permanent=' + permanent, 'POST');
+      say('Re-queued ' + result.requeued + ' failed mails' + (permanent ? '' : ', permanent ones left'));
       await refresh();
     } catch (e) {
       say('Re-queue of failed mails failed: ' + e.message, true);

@@ -15,8 +15,9 @@ import org.springframework.web.bind.annotation.RestController;
 /**
  * The mail API behind the dashboard's email section: {@code GET /api/email} (counts, backlog and
  * the failed mails with the server's reply) for anyone logged in; {@code POST
- * /api/email/requeue-failed} puts every failed mail back in line, for the admin role only
- * (SecurityConfig), with a CSRF token, audited in {@code email_action}.
+ * /api/email/requeue-failed} puts every failed mail back in line ({@code ?permanent=false}: all but
+ * those the server refused for good), for the admin role only (SecurityConfig), with a CSRF token,
+ * audited in {@code email_action}.
  */
 @RestController
 @RequestMapping("/api/email")
@@ -58,9 +59,14 @@ public class EmailAdminController {
   }
 
   @PostMapping("/requeue-failed")
-  public Requeued requeueFailed(Principal user) {
-    int mails = emails.requeueAllFailed(user.getName());
-    log.info("{} re-queued {} failed mails", user.getName(), mails);
+  public Requeued requeueFailed(
+      Principal user, @RequestParam(defaultValue = "true") boolean permanent) {
+    int mails = emails.requeueFailed(user.getName(), permanent);
+    log.info(
+        "{} re-queued {} failed mails{}",
+        user.getName(),
+        mails,
+        permanent ? "" : " (permanent failures left out)");
     return new Requeued(mails, user.getName());
   }
 }

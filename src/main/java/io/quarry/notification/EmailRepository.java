@@ -141,7 +141,8 @@ public class EmailRepository {
 
   /**
    * Puts failed mail with attempts left back in line for the sender; returns how many. A permanent
-   * failure (a 5xx reply) is not put back: only an operator can ({@link #requeueAllFailed}).
+   * failure (a 5xx reply) is not put back: only an operator can ({@link #requeueFailed(String,
+   * boolean)}).
    */
   public int requeueFailed(int maxAttempts) {
     return jdbc.sql(
@@ -155,21 +156,24 @@ public class EmailRepository {
   }
 
   /**
-   * The operator's re-queue: every failed mail, permanent or out of attempts, is put back in line
-   * with its attempts reset, and the action is audited with who did it. Returns how many.
+   * The operator's re-queue, with or without the mails the server refused for good ({@code
+   * permanent}): put back in line with their attempts reset, audited ({@code requeue-failed}, or
+   * {@code requeue-transient} without the permanent ones) with who did it. Returns how many.
    */
   @Transactional
-  public int requeueAllFailed(String actor) {
+  public int requeueFailed(String actor, boolean permanent) {
     int mails =
         jdbc.sql(
                 """
                 update email set status = 'pending', attempts = 0, next_attempt_at = null,
                                  updated_at = now()
                  where status = 'failed'
+                   and (:permanent or failure_class is distinct from 'permanent')
                 """)
+            .param("permanent", permanent)
             .update();
-    jdbc.sql(
-            "insert into email_action (action, actor, mails) values ('requeue-failed', :actor, :mails)")
+    jdbc.sql("insert into email_action (action, actor, mails) values (:action, :actor, :mails)")
+        .param("action", permanent ? "requeue-failed" : "requeue-transient")
         .param("actor", actor)
         .param("mails", mails)
         .update();

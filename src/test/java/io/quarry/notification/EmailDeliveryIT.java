@@ -178,6 +178,37 @@ class EmailDeliveryIT {
   }
 
   @Test
+  void theAdminCanLeaveThePermanentFailuresOutOfARequeue() {
+    long permanent = insertFailed("permanent", 550, 1);
+    long exhausted = insertFailed("transient", 451, 5);
+
+    var refused =
+        Csrf.post(
+            port, "/api/email/requeue-failed?permanent=maybe", "admin", "test-admin-password");
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.body()).contains("permanent");
+
+    var response =
+        Csrf.post(
+            port, "/api/email/requeue-failed?permanent=false", "admin", "test-admin-password");
+    assertThat(response.statusCode()).isEqualTo(200);
+    assertThat(response.body()).contains("\"requeued\":1");
+    await()
+        .atMost(Duration.ofSeconds(15))
+        .untilAsserted(
+            () -> assertThat(smtp.delivered()).contains("requeue-" + exhausted + "@example.com"));
+    assertThat(row(permanent).status()).as("refused for good: left failed").isEqualTo("failed");
+    assertThat(smtp.delivered()).doesNotContain("requeue-" + permanent + "@example.com");
+    assertThat(
+            jdbc.sql(
+                    "select count(*) from email_action where action = 'requeue-transient'"
+                        + " and actor = 'admin' and mails = 1")
+                .query(Long.class)
+                .single())
+        .isEqualTo(1);
+  }
+
+  @Test
   void theAdminRequeuesEveryFailedMailAndIsAuditedAViewerIsRefused() {
     long permanent = insertFailed("permanent", 550, 1);
     long exhausted = insertFailed("transient", 451, 5);
