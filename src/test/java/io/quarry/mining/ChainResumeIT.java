@@ -130,7 +130,14 @@ class ChainResumeIT extends SimulatedPlatformTest {
         .atMost(Duration.ofSeconds(60))
         .until(() -> count("select count(*)" + MINING_DEAD_LETTERS) == 4);
     for (long id : ids) {
-      assertThat(state(id)).containsEntry("status", "failed").containsEntry("stop_reason", null);
+      // marked failed once its dead letter is confirmed, which may be after parking
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () ->
+                  assertThat(state(id))
+                      .containsEntry("status", "failed")
+                      .containsEntry("stop_reason", null));
       awaitItems(id, 5);
     }
 

@@ -102,7 +102,10 @@ class MiningPipelineIT extends SimulatedPlatformTest {
                 .query(Boolean.class)
                 .single())
         .isTrue();
-    assertThat(state(broken)).containsEntry("status", "failed");
+    // The chain is marked failed once its dead letter is confirmed, which may be after parking.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(state(broken)).containsEntry("status", "failed"));
     await()
         .atMost(Duration.ofSeconds(30))
         .until(

@@ -212,7 +212,10 @@ class MiningStopsIT extends SimulatedPlatformTest {
         .isEqualTo("io.quarry.platform.TransientPlatformException");
     assertThat(parked.get("permanent")).isEqualTo(false);
     assertThat((String) parked.get("reason")).containsIgnoringCase("time");
-    assertThat(state(user)).containsEntry("status", "failed");
+    // The chain is marked failed once its dead letter is confirmed, which may be after parking.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(state(user)).containsEntry("status", "failed"));
     assertThat(PLATFORM.requests("slowpoke")).as("the first try and one redelivery").isEqualTo(2);
   }
 
@@ -228,7 +231,10 @@ class MiningStopsIT extends SimulatedPlatformTest {
     assertThat(parked.get("exception_class"))
         .isEqualTo("io.quarry.platform.MalformedResponseException");
     assertThat(parked.get("permanent")).isEqualTo(true);
-    assertThat(state(user)).containsEntry("status", "failed");
+    // The chain is marked failed once its dead letter is confirmed, which may be after parking.
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(() -> assertThat(state(user)).containsEntry("status", "failed"));
     assertThat(PLATFORM.requests("garbled"))
         .as("no redelivery of a permanent failure")
         .isEqualTo(2);
