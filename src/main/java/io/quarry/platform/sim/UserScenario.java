@@ -249,6 +249,7 @@ public final class UserScenario {
           if (parts.length == 1) {
             return serverErrorsAlways();
           }
+          arguments(parts, 1);
           return serverErrors(number(parts, 1));
         }
         case "flaky" -> {
@@ -260,18 +261,23 @@ public final class UserScenario {
           return rateLimited(number(parts, 1), Duration.ofSeconds(number(parts, 2)));
         }
         case "repeat-marker" -> {
+          arguments(parts, 1);
           return repeatMarkerFromPage(number(parts, 1));
         }
         case "cycle" -> {
+          arguments(parts, 1);
           return cycleAtPage(number(parts, 1));
         }
         case "malformed" -> {
+          arguments(parts, 1);
           return malformedAtPage(number(parts, 1));
         }
         case "huge" -> {
+          arguments(parts, 1);
           return hugePages(number(parts, 1));
         }
         case "pages" -> {
+          arguments(parts, 1);
           return pages(number(parts, 1));
         }
         case "style" -> {
@@ -279,6 +285,7 @@ public final class UserScenario {
           return style(ApiStyle.of(parts[1].trim()));
         }
         case "items" -> {
+          arguments(parts, 1);
           return totalItems(number(parts, 1));
         }
         case "body-errors" -> {

@@ -449,6 +449,29 @@ class PlatformSimulatorTest {
   }
 
   @Test
+  void aFaultWithMoreValuesThanItTakesIsRefused() {
+    for (String fault :
+        List.of(
+            "pages:3:4",
+            "items:30:1",
+            "repeat-marker:2:2",
+            "cycle:2:1",
+            "malformed:2:x",
+            "huge:1000:2",
+            "server-errors:2:1",
+            "unauthorized:1",
+            "flaky:1:1")) {
+      assertThatThrownBy(() -> simulator.faults(List.of("u1=" + fault)))
+          .as(fault)
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("fault '" + fault + "'")
+          .hasMessageContaining("value(s) after ':'");
+    }
+    simulator.faults(
+        List.of("u1=pages:3", "u2=server-errors", "u3=server-errors:2", "u4=items:30"));
+  }
+
+  @Test
   void recentRequestsKeepWhenEachArrived() {
     Instant before = Instant.now();
     get("/users/u1/posts", "t");
