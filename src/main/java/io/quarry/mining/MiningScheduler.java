@@ -161,8 +161,7 @@ public class MiningScheduler {
    * a full one was the last. Runs beside the publishing of the page before: it writes only the
    * tick's read position, its claimed-ahead page and its claim counts.
    */
-  public List<MiningStateRepository.Claim> claim(
-      List<Map<String, Object>> activeUsers, @ExchangeProperty(TICK) Tick tick) {
+  public void claim(List<Map<String, Object>> activeUsers, @ExchangeProperty(TICK) Tick tick) {
     List<Long> users = new ArrayList<>(activeUsers.size());
     for (Map<String, Object> row : activeUsers) {
       users.add(((Number) row.get("id")).longValue());
@@ -173,7 +172,7 @@ public class MiningScheduler {
       tick.lastRead = users.get(users.size() - 1);
     }
     if (users.isEmpty()) {
-      return List.of();
+      return;
     }
     List<MiningStateRepository.Claim> claimed =
         states.claim(tick.stream, tick.runId, users, properties.mining().staleChainAfter());
@@ -189,7 +188,6 @@ public class MiningScheduler {
     if (!claimed.isEmpty() && !states.alive(tick.runId)) {
       throw new AbandonedTickException(tick.runId);
     }
-    return claimed;
   }
 
   /** The mining messages of a group of claimed users (a resumed chain starts at its marker). */

@@ -61,7 +61,7 @@ public class EmailAdminController {
   @PostMapping("/requeue-failed")
   public Requeued requeueFailed(
       Principal user, @RequestParam(defaultValue = "true") boolean permanent) {
-    int mails = emails.requeueFailed(user.getName(), permanent);
+    int mails = emails.requeueFailedByOperator(user.getName(), permanent);
     log.info(
         "{} re-queued {} failed mails{}",
         user.getName(),

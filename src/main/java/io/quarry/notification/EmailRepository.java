@@ -141,8 +141,7 @@ public class EmailRepository {
 
   /**
    * Puts failed mail with attempts left back in line for the sender; returns how many. A permanent
-   * failure (a 5xx reply) is not put back: only an operator can ({@link #requeueFailed(String,
-   * boolean)}).
+   * failure (a 5xx reply) is not put back: only an operator can ({@link #requeueFailedByOperator}).
    */
   public int requeueFailed(int maxAttempts) {
     return jdbc.sql(
@@ -161,7 +160,7 @@ public class EmailRepository {
    * {@code requeue-transient} without the permanent ones) with who did it. Returns how many.
    */
   @Transactional
-  public int requeueFailed(String actor, boolean permanent) {
+  public int requeueFailedByOperator(String actor, boolean permanent) {
     int mails =
         jdbc.sql(
                 """
